@@ -1,0 +1,1010 @@
+"""Deterministic calculations about interrupted medical insurance (医保断缴/补缴).
+
+Pure functions, no I/O. Every rule comes from one of the five articles in
+``corpus/raw``; each result carries the passages it rests on as ``SourceRef``
+(``quote`` is an exact substring of ``corpus/raw/<doc_id>.txt``, and lies inside
+the article body so it survives cleaning).
+
+Entry point: ``compute(kind, params) -> CalcResult``. ``KINDS`` describes each kind's
+parameters (name, type, required, default, Chinese label and prompt) so an API can
+validate ``{"kind", "params"}`` and a page can show labels.
+
+Arithmetic is ``decimal.Decimal`` throughout; money is rounded to 0.01 with
+ROUND_HALF_UP. ``Calculation.result`` is a float made from the rounded Decimal,
+formulas and sentences show the exact two-decimal strings.
+
+How ambiguous wording is read (each also appears in the result's ``assumptions``):
+
+* 以内/以上 include the number, 超过 excludes it (the usual reading in Chinese
+  legal texts, cf. 民法典第1259条): "3个月(含)以内" is ≤3, "超过3个月" is >3,
+  "连续3个月中断" / "三个月以上" is ≥3.
+* "等待N个月" — benefits from the payment month + N (month granularity).
+* "次月" — payment month + 1; "缴费当月" — the payment month itself.
+* "从缴费月起的第三个自然月" (004) — the payment month counts as the first, so +2.
+* "连续缴费满6个月后 / 满1年后" (000) — the payment month is the first paid month,
+  so benefits from +6 / +12.
+* "每多断保1年,待遇等待期将相应增加1个月" (002) — residents pay per year, so any
+  part of a year without cover counts as a year of 断保: years = ceil(months / 12),
+  waiting = 3 + (years − 1) months.
+* "设置90天待遇等待期" (002) — benefits from payment date + 90 days (paying on
+  2025-01-01, the first day of the 补充缴费期, gives 2025-04-01, the article's
+  "最早从2025年4月1日起"); without a day of month the 1st is assumed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Literal
+
+from qa.models import Calculation
+from qa.numparse import (
+    CalendarDate,
+    Duration,
+    parse_amount,
+    parse_date,
+    parse_duration,
+    parse_number,
+    parse_rate,
+)
+
+__all__ = [
+    "DOCS",
+    "KINDS",
+    "CalcError",
+    "CalcResult",
+    "KindSpec",
+    "ParamSpec",
+    "SourceRef",
+    "compute",
+    "format_money",
+    "format_rate",
+    "kinds_schema",
+]
+
+# --------------------------------------------------------------------------------------
+# Sources
+# --------------------------------------------------------------------------------------
+
+DOC_000 = "000_991f4531c80f9026"  # 找法网: 居民医保缴费中断了怎么办
+DOC_001 = "001_695d386600e1a571"  # 职工医保中断后如何续保
+DOC_002 = "002_fd26648b1f8121fa"  # 2025甘肃嘉峪关居民医保断缴怎么补交
+DOC_003 = "003_4866c6536e7694db"  # 社保网: 天津医保断交后网上补缴流程
+DOC_004 = "004_454bdba9dd17ae8d"  # 居民医保已缴费暂停后如何恢复
+DOCS = (DOC_000, DOC_001, DOC_002, DOC_003, DOC_004)
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A passage a rule comes from: ``quote`` occurs verbatim in ``corpus/raw/<doc_id>.txt``."""
+
+    doc_id: str
+    quote: str
+
+
+# monthly_contribution
+REF_MONTHLY_EXAMPLE = SourceRef(DOC_001, "缴费基数下限为4340元,费率为4%,最低月缴费金额为173.60元")
+REF_MONTHLY_RULE = SourceRef(DOC_001, "灵活就业人员按月缴纳职工医保费,缴费基数和费率按各市政策执行")
+# back_payment
+REF_BACK_FORMULA = SourceRef(
+    DOC_003, "补缴金额:按断缴月份×当地上年度职工月平均工资×缴费比例(单位+个人合计10%-12%)计算"
+)
+REF_BACK_EXAMPLE = SourceRef(DOC_003, "深圳张女士断缴4个月,补缴费用约3200元(按2024年平均工资8000元计算)")
+# late_fee
+REF_LATE_RATE = SourceRef(DOC_003, "缴纳欠费及滞纳金(按日加收万分之五)")
+REF_LATE_PERSONAL = SourceRef(DOC_003, "因个人原因断缴的,部分地区需按日加收万分之五的滞纳金")
+REF_LATE_EMPLOYER = SourceRef(DOC_003, "单位补缴后,个人无需承担滞纳金")
+# resident_premium
+REF_RESIDENT_TOTAL = SourceRef(DOC_003, "个人缴费400元+补助670元=全额1070元")
+REF_RESIDENT_PERSONAL = SourceRef(DOC_002, "每人每年400元")
+REF_RESIDENT_SUBSIDY = SourceRef(DOC_002, "财政补助不低于670元")
+# years_to_retirement
+REF_YEARS_25 = SourceRef(
+    DOC_001, "基本医疗保险视同缴费年限和实际缴费年限累计满25年(其中实际缴费年限需满5年以上)"
+)
+REF_YEARS_15 = SourceRef(DOC_003, "累计缴费年限不足时,可一次性补缴至法规年限(如15年)")
+REF_YEARS_UNTIL = SourceRef(DOC_003, "未达到法定年限的,可以缴费至法定年限")
+# benefit_dates
+REF_001_SHORT = SourceRef(DOC_001, "补缴后不设待遇享受等待期,缴费当月即可享受待遇")
+REF_001_LONG = SourceRef(DOC_001, "如果中断时间超过3个月,补缴后需要等待3个月才能重新享受基本医疗保险待遇")
+REF_003_SHORT = SourceRef(DOC_003, "断缴3个月内:多数地区允许补缴,补缴后次月恢复医保待遇")
+REF_003_SIX = SourceRef(DOC_003, "如果医保断交超过一定时间(如三个月),重新参保后将面临医疗待遇等待期,通常为六个月")
+REF_003_RANGE = SourceRef(DOC_003, "断缴超3个月再补缴,可能需等待1-6个月才能恢复待遇")
+REF_000_STOP = SourceRef(DOC_000, "连续3个月中断缴纳基本医疗保险费或累计中断缴费6个月的,停止享受基本医疗保险待遇")
+REF_000_SIX = SourceRef(DOC_000, "连续中断缴费3个月的,在连续缴费满6个月后方可重新享受统筹基金支付待遇")
+REF_000_YEAR = SourceRef(DOC_000, "累计中断缴费6个月的,在连续缴费满1年后方可重新享受医保待遇")
+REF_000_EMPLOYEE = SourceRef(
+    DOC_000, "职工医疗保险在中断三个月以上就会直接停止医保的报销待遇,即便是你在后续正常参保,"
+    "那么也不会立马恢复自己的报销待遇,只能够在连续交费6个月以后,才会恢复自己的医保报销待遇"
+)
+REF_004 = SourceRef(DOC_004, "补缴完成后,一般从缴费月起的第三个自然月开始恢复医保待遇")
+REF_002_WAIT = SourceRef(
+    DOC_002, "自2025年起,未连续参保的居民在重新参加居民医保后,需要等待3个月才能享受医保待遇。"
+    "每多断保1年,待遇等待期将相应增加1个月"
+)
+REF_002_SUPP = SourceRef(DOC_002, "在补充缴费期缴费的,设置90天待遇等待期,最早从2025年4月1日起享受医保报销待遇")
+REF_002_SUPP_PERIOD = SourceRef(DOC_002, "补充缴费期:2025年1月1日至2月28日")
+
+ALL_REFS: tuple[SourceRef, ...] = tuple(v for k, v in dict(globals()).items() if k.startswith("REF_"))
+
+# --------------------------------------------------------------------------------------
+# Errors and results
+# --------------------------------------------------------------------------------------
+
+
+class CalcError(ValueError):
+    """Bad input: ``param`` names the offending parameter ("kind", "params" or a param name)."""
+
+    def __init__(self, param: str, message_zh: str, message_en: str) -> None:
+        super().__init__(message_en if message_en.startswith(param) else f"{param}: {message_en}")
+        self.param = param
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+    def to_dict(self) -> dict[str, str]:
+        return {"param": self.param, "message_zh": self.message_zh, "message_en": self.message_en}
+
+
+@dataclass(frozen=True)
+class CalcResult:
+    """``calculation.sources`` is left empty: the QA service turns ``refs`` into citation numbers."""
+
+    calculation: Calculation
+    refs: tuple[SourceRef, ...]
+    sentence: str
+
+
+# --------------------------------------------------------------------------------------
+# Parameter specs
+# --------------------------------------------------------------------------------------
+
+ParamType = Literal["money", "rate", "months", "years", "days", "month", "bool", "choice"]
+
+MAX_MONEY = Decimal("100000000")  # 1亿元: anything above is a typo, not a premium
+MAX_MONTHS = 600
+MAX_YEARS = Decimal(60)
+MAX_DAYS = 3650
+MIN_YEAR, MAX_YEAR = 1990, 2100
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    type: ParamType
+    required: bool
+    label_zh: str
+    prompt_zh: str
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    unit_zh: str = ""
+    help_zh: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        default = self.default
+        if isinstance(default, Decimal):
+            default = str(default)
+        return {
+            "name": self.name,
+            "type": self.type,
+            "required": self.required,
+            "label_zh": self.label_zh,
+            "prompt_zh": self.prompt_zh,
+            "default": default,
+            "choices": list(self.choices),
+            "unit_zh": self.unit_zh,
+            "help_zh": self.help_zh,
+        }
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    kind: str
+    label_zh: str
+    label_en: str
+    unit: str
+    formula_zh: str
+    params: tuple[ParamSpec, ...]
+
+    def param(self, name: str) -> ParamSpec:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params if p.required)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "label_zh": self.label_zh,
+            "label_en": self.label_en,
+            "unit": self.unit,
+            "formula_zh": self.formula_zh,
+            "params": [p.to_dict() for p in self.params],
+        }
+
+
+_RATE_HELP = "可写4%、百分之四或0.04(小数表示比例)"
+
+KINDS: dict[str, KindSpec] = {
+    spec.kind: spec
+    for spec in (
+        KindSpec(
+            "monthly_contribution", "每月缴费金额", "monthly contribution", "元/月", "缴费基数 × 费率",
+            (
+                ParamSpec("base", "money", True, "缴费基数", "请提供缴费基数", unit_zh="元"),
+                ParamSpec("rate", "rate", True, "费率", "请提供缴费费率", unit_zh="%", help_zh=_RATE_HELP),
+                ParamSpec("months", "months", False, "缴费月数(可选,用于算合计)", "请提供缴费月数", unit_zh="个月"),
+            ),
+        ),
+        KindSpec(
+            "back_payment", "补缴金额", "back payment", "元", "断缴月数 × 月缴费基数(上年度职工月平均工资) × 缴费比例",
+            (
+                ParamSpec("months", "months", True, "断缴月数", "请提供断缴了几个月", unit_zh="个月"),
+                ParamSpec(
+                    "wage", "money", True, "上年度职工月平均工资(或月缴费基数)",
+                    "请提供当地上年度职工月平均工资或您的缴费基数", unit_zh="元",
+                ),
+                ParamSpec(
+                    "rate", "rate", False, "缴费比例(单位+个人合计,已知确切比例时填写)", "请提供缴费比例",
+                    unit_zh="%", help_zh=_RATE_HELP,
+                ),
+                ParamSpec(
+                    "rate_low", "rate", False, "缴费比例下限", "请提供缴费比例下限", Decimal("0.10"), unit_zh="%",
+                    help_zh="默认10%(文章003:单位+个人合计10%-12%)",
+                ),
+                ParamSpec(
+                    "rate_high", "rate", False, "缴费比例上限", "请提供缴费比例上限", Decimal("0.12"), unit_zh="%",
+                    help_zh="默认12%(文章003:单位+个人合计10%-12%)",
+                ),
+            ),
+        ),
+        KindSpec(
+            "late_fee", "滞纳金", "late fee", "元", "欠费金额 × 日滞纳金率 × 天数",
+            (
+                ParamSpec("owed", "money", True, "欠费金额", "请提供欠缴的医保费金额", unit_zh="元"),
+                ParamSpec("days", "days", True, "欠费天数", "请提供欠费天数(滞纳金按日计算)", unit_zh="天"),
+                ParamSpec(
+                    "daily_rate", "rate", False, "日滞纳金率", "请提供每日滞纳金比例", Decimal("0.0005"),
+                    unit_zh="%", help_zh="默认万分之五(文章003)",
+                ),
+                ParamSpec(
+                    "employer_caused", "bool", False, "是否因单位原因断缴", "请说明是否因单位原因断缴", False,
+                    help_zh="单位补缴后,个人无需承担滞纳金(文章003)",
+                ),
+            ),
+        ),
+        KindSpec(
+            "resident_premium", "居民医保年缴费", "resident premium", "元/年", "个人缴费 + 财政补助",
+            (
+                ParamSpec(
+                    "personal", "money", False, "个人缴费(每年)", "请提供个人每年缴费金额", Decimal("400"),
+                    unit_zh="元", help_zh="默认400元(文章002、003:2025年度每人每年400元)",
+                ),
+                ParamSpec(
+                    "subsidy", "money", False, "财政补助(每年)", "请提供财政补助金额", Decimal("670"),
+                    unit_zh="元", help_zh="默认670元(文章002:财政补助不低于670元)",
+                ),
+            ),
+        ),
+        KindSpec(
+            "years_to_retirement", "退休前还需缴费年限", "years still to pay", "年",
+            "max(要求累计年限 − 已缴年限, 要求实际年限 − 实际已缴年限)",
+            (
+                ParamSpec(
+                    "paid_years", "years", True, "已缴费年限(视同+实际累计)", "请提供已经缴费的年限", unit_zh="年",
+                ),
+                ParamSpec("actual_years", "years", False, "其中实际缴费年限", "请提供实际缴费年限", unit_zh="年"),
+                ParamSpec(
+                    "required_years", "years", False, "要求的累计缴费年限", "请提供当地要求的缴费年限", Decimal(25),
+                    unit_zh="年", help_zh="默认25年(文章001);各地不同,如15年(文章003)",
+                ),
+                ParamSpec(
+                    "required_actual_years", "years", False, "其中要求的实际缴费年限", "请提供要求的实际缴费年限",
+                    Decimal(5), unit_zh="年", help_zh="默认5年(文章001)",
+                ),
+            ),
+        ),
+        KindSpec(
+            "benefit_dates", "待遇恢复时间", "benefit dates", "日期", "缴费月 + 各文章规定的等待期",
+            (
+                ParamSpec(
+                    "payment_month", "month", True, "补缴/缴费时间(年月,可含日)", "请提供补缴(缴费)的年月,如2025-03",
+                    help_zh="YYYY-MM 或 YYYY-MM-DD",
+                ),
+                ParamSpec(
+                    "interruption_months", "months", True, "连续中断月数", "请提供医保中断(断缴)了几个月",
+                    unit_zh="个月",
+                ),
+                ParamSpec(
+                    "cumulative_months", "months", False, "累计中断月数(可选)", "请提供累计中断了几个月",
+                    unit_zh="个月", help_zh="不填则等于连续中断月数",
+                ),
+                ParamSpec(
+                    "insurance_type", "choice", False, "参保类型", "请说明是职工医保还是居民医保",
+                    choices=("employee", "resident"),
+                    help_zh="employee=职工医保(含灵活就业),resident=居民医保;不填则列出全部规定",
+                ),
+                ParamSpec(
+                    "supplementary", "bool", False, "是否在补充缴费期缴费(居民医保)", "请说明是否在补充缴费期缴费",
+                    help_zh="不填时:居民医保且缴费日期在2025年1月1日至2月28日之间即视为补充缴费期",
+                ),
+            ),
+        ),
+    )
+}  # fmt: skip
+
+
+def kinds_schema() -> dict[str, Any]:
+    """``KINDS`` as plain JSON-serialisable data, for ``GET``-style discovery endpoints and pages."""
+    return {name: spec.to_dict() for name, spec in KINDS.items()}
+
+
+# --------------------------------------------------------------------------------------
+# Formatting
+# --------------------------------------------------------------------------------------
+
+_CENT = Decimal("0.01")
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def format_money(value: Decimal) -> str:
+    """Two decimals, no thousands separators: ``4340.00``."""
+    return f"{money(value):.2f}"
+
+
+def _plain(value: Decimal) -> str:
+    """A Decimal without exponent or trailing zeros: 4.50 → "4.5", 4E+1 → "40"."""
+    text = format(value.normalize(), "f")
+    return text
+
+
+def format_rate(rate: Decimal) -> str:
+    """0.04 → "4%", 0.045 → "4.5%", 0.0005 → "0.05%(万分之五)"."""
+    text = f"{_plain(rate * 100)}%"
+    if rate == Decimal("0.0005"):
+        text += "(万分之五)"
+    return text
+
+
+def _num_out(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+# --------------------------------------------------------------------------------------
+# Input coercion
+# --------------------------------------------------------------------------------------
+
+
+def _err(spec: ParamSpec, zh: str, en: str) -> CalcError:
+    return CalcError(spec.name, f"{spec.label_zh}:{zh}", f"{spec.name}: {en}")
+
+
+def _to_decimal(spec: ParamSpec, value: Any, parser: Callable[[str], Decimal | None] | None) -> Decimal:
+    if isinstance(value, bool):
+        raise _err(spec, "应为数值,而不是是/否", "expected a number, got a boolean")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise _err(spec, "不是有效数值", "not a finite number")
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        parsed = parser(value) if parser else None
+        if parsed is None:
+            parsed = parse_number(value)
+        if parsed is None:
+            raise _err(spec, f"无法识别“{value}”", f"cannot read {value!r} as a number")
+        result = parsed
+    else:
+        raise _err(spec, "应为数值", f"expected a number, got {type(value).__name__}")
+    if not result.is_finite():
+        raise _err(spec, "不是有效数值", "not a finite number")
+    return result
+
+
+def _coerce_money(spec: ParamSpec, value: Any, allow_zero: bool = False) -> Decimal:
+    amount = _to_decimal(spec, value, parse_amount)
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise _err(spec, "金额必须大于0", "amount must be greater than 0")
+    if amount > MAX_MONEY:
+        raise _err(spec, "金额过大(超过1亿元)", "amount is implausibly large (over 100,000,000)")
+    return amount
+
+
+def _coerce_rate(spec: ParamSpec, value: Any) -> Decimal:
+    rate = _to_decimal(spec, value, parse_rate)
+    if rate <= 0:
+        raise _err(spec, "比例必须大于0", "rate must be greater than 0")
+    if rate > 1:
+        raise _err(
+            spec,
+            "比例不能超过100%;若指4%,请写作“4%”或0.04",
+            "rate must not exceed 100%; write 4% as \"4%\" or 0.04",
+        )
+    return rate
+
+
+def _duration_or_number(spec: ParamSpec, value: Any) -> Duration | Decimal:
+    if isinstance(value, str):
+        duration = parse_duration(value)
+        if duration is not None:
+            return duration
+    return _to_decimal(spec, value, None)
+
+
+def _coerce_months(spec: ParamSpec, value: Any) -> int:
+    got = _duration_or_number(spec, value)
+    if isinstance(got, Duration):
+        months = got.months
+        if months is None:
+            raise _err(spec, "请以月或年为单位", "give the length in months or years")
+    else:
+        months = got
+    if months <= 0:
+        raise _err(spec, "月数必须大于0", "number of months must be greater than 0")
+    if months != months.to_integral_value():
+        raise _err(spec, "月数须为整月", "number of months must be whole")
+    if months > MAX_MONTHS:
+        raise _err(spec, f"月数过大(超过{MAX_MONTHS}个月)", f"more than {MAX_MONTHS} months is implausible")
+    return int(months)
+
+
+def _coerce_years(spec: ParamSpec, value: Any) -> Decimal:
+    got = _duration_or_number(spec, value)
+    if isinstance(got, Duration):
+        years = got.years
+        if years is None:
+            raise _err(spec, "请以年或月为单位", "give the length in years or months")
+    else:
+        years = got
+    if years < 0:
+        raise _err(spec, "年限不能为负数", "number of years must not be negative")
+    if years > MAX_YEARS:
+        raise _err(spec, f"年限过大(超过{MAX_YEARS}年)", f"more than {MAX_YEARS} years is implausible")
+    return years
+
+
+def _coerce_days(spec: ParamSpec, value: Any) -> int:
+    got = _duration_or_number(spec, value)
+    if isinstance(got, Duration):
+        days = got.days
+        if days is None:
+            raise _err(spec, "请以天为单位(滞纳金按日计算)", "give the length in days")
+    else:
+        days = got
+    if days <= 0:
+        raise _err(spec, "天数必须大于0", "number of days must be greater than 0")
+    if days != days.to_integral_value():
+        raise _err(spec, "天数须为整数", "number of days must be whole")
+    if days > MAX_DAYS:
+        raise _err(spec, f"天数过大(超过{MAX_DAYS}天)", f"more than {MAX_DAYS} days is implausible")
+    return int(days)
+
+
+_TRUE = {"true", "yes", "y", "1", "是", "对", "有"}
+_FALSE = {"false", "no", "n", "0", "否", "不是", "没有", "无"}
+
+
+def _coerce_bool(spec: ParamSpec, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in _TRUE:
+            return True
+        if v in _FALSE:
+            return False
+    raise _err(spec, "应为是或否", f"expected true or false, got {value!r}")
+
+
+_CHOICE_ALIASES = {
+    "insurance_type": {
+        "employee": "employee", "职工": "employee", "职工医保": "employee", "灵活就业": "employee",
+        "resident": "resident", "居民": "resident", "居民医保": "resident", "城乡居民": "resident",
+        "城乡居民医保": "resident", "新农合": "resident",
+    },
+}  # fmt: skip
+
+
+def _coerce_choice(spec: ParamSpec, value: Any) -> str:
+    aliases = _CHOICE_ALIASES.get(spec.name, {c: c for c in spec.choices})
+    if isinstance(value, str) and value.strip().lower() in aliases:
+        return aliases[value.strip().lower()]
+    raise _err(spec, f"可选值为{'/'.join(spec.choices)}", f"expected one of {', '.join(spec.choices)}")
+
+
+@dataclass(frozen=True)
+class _Month:
+    """A payment date at month granularity, with the day when it was given."""
+
+    year: int
+    month: int
+    day: int | None = None
+
+    def plus(self, months: int) -> str:
+        index = self.year * 12 + (self.month - 1) + months
+        return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+    @property
+    def iso(self) -> str:
+        base = f"{self.year:04d}-{self.month:02d}"
+        return base if self.day is None else f"{base}-{self.day:02d}"
+
+    @property
+    def first_day(self) -> _dt.date:
+        return _dt.date(self.year, self.month, self.day or 1)
+
+
+def _coerce_month(spec: ParamSpec, value: Any) -> _Month:
+    if isinstance(value, _dt.datetime):
+        value = value.date()
+    if isinstance(value, _dt.date):
+        got = CalendarDate(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        parsed = parse_date(value)
+        if parsed is None:
+            raise _err(spec, f"无法识别日期“{value}”,请写作2025-03", f"cannot read {value!r} as YYYY-MM")
+        got = parsed
+    else:
+        raise _err(spec, "应为年月,如2025-03", "expected a YYYY-MM string")
+    if got.year is None or got.month is None:
+        raise _err(spec, "请写明年份和月份,如2025-03", "year and month are both required (YYYY-MM)")
+    if not MIN_YEAR <= got.year <= MAX_YEAR:
+        raise _err(spec, f"年份须在{MIN_YEAR}至{MAX_YEAR}之间", f"year must be between {MIN_YEAR} and {MAX_YEAR}")
+    return _Month(got.year, got.month, got.day)
+
+
+_COERCE: dict[str, Callable[[ParamSpec, Any], Any]] = {
+    "money": _coerce_money,
+    "rate": _coerce_rate,
+    "months": _coerce_months,
+    "years": _coerce_years,
+    "days": _coerce_days,
+    "month": _coerce_month,
+    "bool": _coerce_bool,
+    "choice": _coerce_choice,
+}
+
+
+@dataclass
+class _Inputs:
+    values: dict[str, Any]
+    defaults_used: list[str] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values.get(name)
+
+
+def _validate(spec: KindSpec, params: Mapping[str, Any] | None) -> _Inputs:
+    if params is None:
+        params = {}
+    if not isinstance(params, Mapping):
+        raise CalcError("params", "参数应为键值对象", "params must be an object")
+    for name in params:
+        if name not in spec.param_names:
+            raise CalcError(
+                str(name),
+                f"未知参数“{name}”,{spec.label_zh}可用参数:{'、'.join(spec.param_names)}",
+                f"unknown parameter {name!r} for {spec.kind}; expected one of {', '.join(spec.param_names)}",
+            )
+    values: dict[str, Any] = {}
+    defaults_used: list[str] = []
+    for p in spec.params:
+        raw = params.get(p.name)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if p.required:
+                raise CalcError(p.name, p.prompt_zh, f"missing required parameter {p.name!r}")
+            if p.default is not None:
+                values[p.name] = p.default
+                defaults_used.append(p.name)
+            continue
+        values[p.name] = _COERCE[p.type](p, raw)
+    return _Inputs(values, defaults_used)
+
+
+# --------------------------------------------------------------------------------------
+# The kinds
+# --------------------------------------------------------------------------------------
+
+
+def _calc(
+    spec: KindSpec,
+    inputs: dict[str, Any],
+    formula: str,
+    result: Decimal | None,
+    assumptions: list[str],
+    details: dict[str, Any],
+    unit: str | None = None,
+) -> Calculation:
+    return Calculation(
+        kind=spec.kind,
+        formula=formula,
+        inputs=inputs,
+        result=float(result) if result is not None else None,
+        unit=unit or spec.unit,
+        assumptions=assumptions,
+        details=details,
+    )
+
+
+def _monthly_contribution(spec: KindSpec, inp: _Inputs) -> CalcResult:
+    base: Decimal = inp["base"]
+    rate: Decimal = inp["rate"]
+    months: int | None = inp["months"]
+    monthly = money(base * rate)
+    formula = f"{format_money(base)} × {format_rate(rate)} = {format_money(monthly)}"
+    details: dict[str, Any] = {"monthly": float(monthly)}
+    inputs: dict[str, Any] = {"base": float(money(base)), "rate": float(rate)}
+    sentence = f"按缴费基数{format_money(base)}元、费率{format_rate(rate)}计算,每月应缴{format_money(monthly)}元。"
+    if months is not None:
+        total = monthly * months
+        details["months"] = months
+        details["total"] = float(total)
+        inputs["months"] = months
+        formula += f";{format_money(monthly)} × {months}个月 = {format_money(total)}"
+        sentence = sentence[:-1] + f",{months}个月合计{format_money(total)}元。"
+    assumptions = [
+        "缴费基数和费率按各市政策执行,此处按您提供的数值计算(文章001的例子:基数下限4340元、费率4%)。",
+        "金额四舍五入到分;多个月合计按每月金额乘以月数。",
+    ]
+    calc = _calc(spec, inputs, formula, monthly, assumptions, details)
+    return CalcResult(calc, (REF_MONTHLY_RULE, REF_MONTHLY_EXAMPLE), sentence)
+
+
+def _back_payment(spec: KindSpec, inp: _Inputs) -> CalcResult:
+    months: int = inp["months"]
+    wage: Decimal = inp["wage"]
+    rate: Decimal | None = inp["rate"]
+    if rate is not None:
+        if "rate_low" not in inp.defaults_used or "rate_high" not in inp.defaults_used:
+            raise CalcError(
+                "rate",
+                "缴费比例:请只填写确切比例(rate)或比例范围(rate_low/rate_high)之一",
+                "rate: give either rate or rate_low/rate_high, not both",
+            )
+        low = high = rate
+        defaults: list[str] = []
+    else:
+        low, high = inp["rate_low"], inp["rate_high"]
+        defaults = [n for n in ("rate_low", "rate_high") if n in inp.defaults_used]
+        if low > high:
+            raise CalcError(
+                "rate_low", "缴费比例下限不能高于上限", "rate_low: the lower rate must not exceed rate_high"
+            )
+    # Contributions are billed per month, so the monthly amount is rounded first and
+    # the total is exactly months × that amount.
+    monthly_low, monthly_high = money(wage * low), money(wage * high)
+    total_low, total_high = monthly_low * months, monthly_high * months
+    inputs: dict[str, Any] = {"months": months, "wage": float(money(wage))}
+    details: dict[str, Any] = {
+        "low": float(total_low),
+        "high": float(total_high),
+        "monthly_low": float(monthly_low),
+        "monthly_high": float(monthly_high),
+        "rate_low": float(low),
+        "rate_high": float(high),
+    }
+    if low == high:
+        inputs["rate"] = float(low)
+        formula = f"{months} × {format_money(wage)} × {format_rate(low)} = {format_money(total_low)}"
+        sentence = (
+            f"按断缴{months}个月、月缴费基数{format_money(wage)}元、缴费比例{format_rate(low)}计算,"
+            f"补缴金额为{format_money(total_low)}元(不含滞纳金)。"
+        )
+    else:
+        inputs["rate_low"], inputs["rate_high"] = float(low), float(high)
+        formula = (
+            f"{months} × {format_money(wage)} × {format_rate(low)}~{format_rate(high)} = "
+            f"{format_money(total_low)}~{format_money(total_high)}"
+        )
+        sentence = (
+            f"按断缴{months}个月、月缴费基数{format_money(wage)}元、缴费比例{format_rate(low)}~{format_rate(high)}"
+            f"计算,补缴金额约{format_money(total_low)}~{format_money(total_high)}元(不含滞纳金)。"
+        )
+    assumptions = [
+        "补缴金额 = 断缴月数 × 月缴费基数(当地上年度职工月平均工资) × 缴费比例(文章003)。",
+        "结果为下限,上限见details.high;金额不含滞纳金,滞纳金另算。",
+        "每月金额先四舍五入到分,再乘以月数。",
+    ]
+    if defaults:
+        assumptions.insert(
+            1, "未提供确切缴费比例,按文章003所列单位+个人合计10%-12%计算,各地比例不同。"
+        )
+    details["defaults_used"] = defaults
+    calc = _calc(spec, inputs, formula, total_low, assumptions, details)
+    return CalcResult(calc, (REF_BACK_FORMULA, REF_BACK_EXAMPLE), sentence)
+
+
+def _late_fee(spec: KindSpec, inp: _Inputs) -> CalcResult:
+    owed: Decimal = inp["owed"]
+    days: int = inp["days"]
+    rate: Decimal = inp["daily_rate"]
+    employer: bool = inp["employer_caused"]
+    inputs: dict[str, Any] = {
+        "owed": float(money(owed)),
+        "days": days,
+        "daily_rate": float(rate),
+        "employer_caused": employer,
+    }
+    assumptions = ["滞纳金按日单利计算,不计复利;并非所有地区都收取滞纳金(文章003:部分地区)。"]
+    if "daily_rate" in inp.defaults_used:
+        assumptions.append("未提供日滞纳金率,按文章003所列万分之五计算。")
+    if employer:
+        reason = "因单位原因断缴,单位补缴后个人无需承担滞纳金"
+        formula = (
+            f"单位原因断缴:个人承担滞纳金 = 0.00"
+            f"(若由个人缴纳则为{format_money(owed)} × {format_rate(rate)} × {days}天)"
+        )
+        details = {"reason": reason, "would_be": float(money(owed * rate * days)), "personal_fee": 0.0}
+        sentence = "因单位原因断缴、由单位补缴的,个人无需承担滞纳金,个人应付0.00元。"
+        calc = _calc(spec, inputs, formula, Decimal("0.00"), assumptions, details)
+        return CalcResult(calc, (REF_LATE_EMPLOYER, REF_LATE_RATE), sentence)
+    fee = money(owed * rate * days)
+    formula = f"{format_money(owed)} × {format_rate(rate)} × {days}天 = {format_money(fee)}"
+    sentence = f"欠费{format_money(owed)}元、按日加收{format_rate(rate)}、共{days}天,滞纳金为{format_money(fee)}元。"
+    details = {"per_day": float(owed * rate)}
+    calc = _calc(spec, inputs, formula, fee, assumptions, details)
+    return CalcResult(calc, (REF_LATE_RATE, REF_LATE_PERSONAL), sentence)
+
+
+def _resident_premium(spec: KindSpec, inp: _Inputs) -> CalcResult:
+    personal: Decimal = inp["personal"]
+    subsidy: Decimal = inp["subsidy"]
+    total = money(personal + subsidy)
+    total_monthly = money(total / 12)
+    personal_monthly = money(personal / 12)
+    inputs = {"personal": float(money(personal)), "subsidy": float(money(subsidy))}
+    formula = (
+        f"{format_money(personal)} + {format_money(subsidy)} = {format_money(total)};"
+        f"{format_money(total)} ÷ 12 = {format_money(total_monthly)}/月,"
+        f"个人部分 {format_money(personal)} ÷ 12 = {format_money(personal_monthly)}/月"
+    )
+    details = {
+        "total_monthly": float(total_monthly),
+        "personal": float(money(personal)),
+        "personal_monthly": float(personal_monthly),
+        "subsidy": float(money(subsidy)),
+        "defaults_used": list(inp.defaults_used),
+    }
+    assumptions = ["居民医保一般一年缴费一次,折合每月金额仅供对比,四舍五入到分。"]
+    if "personal" in inp.defaults_used:
+        assumptions.append("个人缴费未提供,按文章002/003所列2025年度标准每人每年400元计算,各地标准不同。")
+    if "subsidy" in inp.defaults_used:
+        assumptions.append("财政补助未提供,按文章002所列“不低于670元”的下限670元计算。")
+    sentence = (
+        f"居民医保个人缴费{format_money(personal)}元加财政补助{format_money(subsidy)}元,每年合计{format_money(total)}元,"
+        f"折合每月约{format_money(total_monthly)}元;其中个人每年实际缴纳{format_money(personal)}元,"
+        f"折合每月约{format_money(personal_monthly)}元。"
+    )
+    calc = _calc(spec, inputs, formula, total, assumptions, details)
+    return CalcResult(calc, (REF_RESIDENT_TOTAL, REF_RESIDENT_PERSONAL, REF_RESIDENT_SUBSIDY), sentence)
+
+
+def _years_to_retirement(spec: KindSpec, inp: _Inputs) -> CalcResult:
+    paid: Decimal = inp["paid_years"]
+    actual: Decimal | None = inp["actual_years"]
+    required: Decimal = inp["required_years"]
+    required_actual: Decimal = inp["required_actual_years"]
+    if required <= 0:
+        raise CalcError("required_years", "要求的缴费年限必须大于0", "required_years must be greater than 0")
+    if required_actual > required:
+        raise CalcError(
+            "required_actual_years",
+            "要求的实际缴费年限不能超过累计年限",
+            "required_actual_years must not exceed required_years",
+        )
+    if actual is not None and actual > paid:
+        raise CalcError(
+            "actual_years",
+            "实际缴费年限不能超过已缴费的累计年限",
+            "actual_years must not exceed paid_years (actual years are part of the total)",
+        )
+    remaining_total = max(required - paid, Decimal(0))
+    inputs: dict[str, Any] = {
+        "paid_years": _num_out(paid),
+        "required_years": _num_out(required),
+        "required_actual_years": _num_out(required_actual),
+    }
+    details: dict[str, Any] = {"remaining_total_years": _num_out(remaining_total)}
+    assumptions = [
+        "缴费年限要求各地不同,默认按文章001的累计满25年(其中实际缴费满5年)计算;文章003提到“如15年”,可按当地规定修改。",
+    ]
+    if "required_years" not in inp.defaults_used:
+        assumptions[0] = f"按您提供的累计缴费年限要求{_plain(required)}年计算。"
+    if actual is not None:
+        inputs["actual_years"] = _num_out(actual)
+        remaining_actual = max(required_actual - actual, Decimal(0))
+        details["remaining_actual_years"] = _num_out(remaining_actual)
+        remaining = max(remaining_total, remaining_actual)
+        formula = (
+            f"max({_plain(required)} − {_plain(paid)}, {_plain(required_actual)} − {_plain(actual)}) = "
+            f"{_plain(remaining)}"
+        )
+        assumptions.append("实际缴费年限也计入累计年限,所以还需缴费的年数取两项差额中较大者。")
+    else:
+        remaining = remaining_total
+        formula = f"max({_plain(required)} − {_plain(paid)}, 0) = {_plain(remaining)}"
+        assumptions.append(f"未提供实际缴费年限,未检查“实际缴费满{_plain(required_actual)}年”这一条件。")
+    remaining_months = int(money(remaining * 12).to_integral_value(rounding=ROUND_CEILING))
+    details["remaining_months"] = remaining_months
+    details["remaining_years"] = _num_out(remaining)
+    if remaining == 0:
+        sentence = f"已缴费{_plain(paid)}年,已达到累计{_plain(required)}年的要求,达到退休年龄后可不再缴费。"
+    else:
+        sentence = f"已缴费{_plain(paid)}年,按累计满{_plain(required)}年"
+        if actual is not None:
+            sentence += f"(其中实际缴费满{_plain(required_actual)}年)"
+        sentence += f"的要求,还需缴费{_plain(remaining)}年(约{remaining_months}个月)。"
+    refs = (REF_YEARS_25, REF_YEARS_15, REF_YEARS_UNTIL)
+    calc = _calc(spec, inputs, formula, remaining, assumptions, details)
+    return CalcResult(calc, refs, sentence)
+
+
+_SUPP_START, _SUPP_END = _dt.date(2025, 1, 1), _dt.date(2025, 2, 28)
+_SUPP_EARLIEST = _dt.date(2025, 4, 1)
+
+BENEFIT_ASSUMPTIONS = (
+    "“以内”“以上”包含本数,“超过”不含本数:中断3个月按“3个月以内”处理,也按“连续中断3个月”处理。",
+    "“等待N个月”按缴费月加N个月的那个月开始享受待遇(按月计,不细到日)。",
+    "“次月”为缴费月的下一个月;“缴费当月即可享受”为缴费月本身。",
+    "文章004“从缴费月起的第三个自然月”把缴费月算作第一个月,即缴费月加2个月。",
+    "文章000“连续缴费满6个月(1年)后”把恢复缴费的当月算作第一个缴费月,即缴费月加6(12)个月。",
+    "文章002“每多断保1年”:居民医保按年缴费,不满一年按一年计,等待期 = 3 + (断保年数 − 1) 个月。",
+    "文章002“90天待遇等待期”按缴费日期加90天计算;只给出年月时按当月1日算(实际可能更晚)。",
+)
+
+
+def _benefit_dates(spec: KindSpec, inp: _Inputs) -> CalcResult:
+    pay: _Month = inp["payment_month"]
+    n: int = inp["interruption_months"]
+    cumulative: int = inp["cumulative_months"] or n
+    if cumulative < n:
+        raise CalcError(
+            "cumulative_months",
+            "累计中断月数不能少于连续中断月数",
+            "cumulative_months must be at least interruption_months",
+        )
+    kind: str | None = inp["insurance_type"]
+    supplementary: bool | None = inp["supplementary"]
+
+    def wanted(applies_to: str) -> bool:
+        return kind is None or applies_to == "通用" or (applies_to == "职工") == (kind == "employee")
+
+    rules: list[dict[str, Any]] = []
+    notes: list[str] = []
+    extra_refs: list[SourceRef] = []
+
+    def add(applies_to: str, rule: str, date: str, ref: SourceRef, date_to: str | None = None) -> None:
+        if not wanted(applies_to):
+            return
+        item: dict[str, Any] = {
+            "rule": rule,
+            "date": date,
+            "source_doc": ref.doc_id,
+            "quote": ref.quote,
+            "applies_to": applies_to,
+        }
+        if date_to is not None:
+            item["date_to"] = date_to
+        rules.append(item)
+
+    # 001 (职工医保): ≤3 months → the payment month; >3 → wait 3 months.
+    if n <= 3:
+        add("职工", "中断3个月(含)以内:补缴后不设等待期,缴费当月即可享受", pay.plus(0), REF_001_SHORT)
+    else:
+        add("职工", "中断超过3个月:补缴后等待3个月", pay.plus(3), REF_001_LONG)
+    # 003: ≤3 months → next month; >3 → typically 6 months, possibly 1–6 months.
+    if n <= 3:
+        add("通用", "断缴3个月以内:补缴后次月恢复", pay.plus(1), REF_003_SHORT)
+    else:
+        add("通用", "断缴超过3个月:等待期通常为六个月", pay.plus(6), REF_003_SIX)
+        add("通用", "断缴超过3个月:可能需等待1-6个月", pay.plus(1), REF_003_RANGE, date_to=pay.plus(6))
+    # 000: 居民医保 (first section) and 职工医保 (second section).
+    if cumulative >= 6:
+        add("居民", "累计中断6个月:连续缴费满1年后恢复", pay.plus(12), REF_000_YEAR)
+    elif n >= 3:
+        add("居民", "连续中断3个月:连续缴费满6个月后恢复", pay.plus(6), REF_000_SIX)
+    else:
+        notes.append("文章000:连续中断不足3个月且累计不足6个月,未达到停止享受待遇的条件,该文未给恢复日期。")
+    if n >= 3:
+        add("职工", "职工医保中断三个月以上:连续交费6个月以后恢复", pay.plus(6), REF_000_EMPLOYEE)
+    # 004 (居民医保): the third natural month counting the payment month.
+    add("居民", "补缴后从缴费月起的第三个自然月恢复", pay.plus(2), REF_004)
+    # 002 (居民医保, from 2025): 3 months + 1 per extra year without cover.
+    if pay.year >= 2025:
+        break_years = -(-n // 12)
+        wait = 3 + max(break_years - 1, 0)
+        rule = f"未连续参保:等待3个月,每多断保1年加1个月(断保{break_years}年,等待{wait}个月)"
+        add("居民", rule, pay.plus(wait), REF_002_WAIT)
+    else:
+        notes.append("文章002的“等待3个月、每多断保1年加1个月”自2025年起施行,缴费时间早于2025年,未适用。")
+    # 002 supplementary payment period: +90 days, not before 2025-04-01.
+    in_window = _SUPP_START <= pay.first_day <= _SUPP_END
+    use_supp = supplementary if supplementary is not None else (kind != "employee" and in_window)
+    if use_supp and kind != "employee":
+        start = pay.first_day + _dt.timedelta(days=90)
+        if pay.year == 2025:
+            start = max(start, _SUPP_EARLIEST)
+        add("居民", "补充缴费期缴费:90天待遇等待期,最早2025年4月1日起", start.isoformat(), REF_002_SUPP)
+        extra_refs.append(REF_002_SUPP_PERIOD)
+        if supplementary is None:
+            notes.append("缴费日期在文章002所列2025年补充缴费期(1月1日至2月28日)内,按补充缴费期规则加算90天。")
+        elif not in_window:
+            notes.append("缴费日期不在文章002所列2025年补充缴费期(1月1日至2月28日)内,仍按您说明的补充缴费期计算。")
+
+    if not rules:
+        raise CalcError(
+            "insurance_type", "按所给条件没有适用的规定", "no rule in the articles applies to these inputs"
+        )
+
+    starts = sorted(r["date"] for r in rules)
+    ends = sorted(r.get("date_to", r["date"]) for r in rules)
+    earliest, latest = starts[0], ends[-1]
+    conflict = len({(r["date"], r.get("date_to")) for r in rules}) > 1
+    head = f"缴费{pay.iso},连续中断{n}个月" + (f"(累计{cumulative}个月)" if cumulative != n else "")
+    formula = head + ":" + ";".join(
+        f"{r['source_doc'][:3]}→{r['date']}" + (f"~{r['date_to']}" if "date_to" in r else "") for r in rules
+    )
+    inputs: dict[str, Any] = {"payment_month": pay.iso, "interruption_months": n, "cumulative_months": cumulative}
+    if kind is not None:
+        inputs["insurance_type"] = kind
+    if supplementary is not None:
+        inputs["supplementary"] = supplementary
+    type_zh = {"employee": "职工医保", "resident": "居民医保", None: "医保"}[kind]
+    if conflict:
+        sentence = (
+            f"{pay.iso}补缴、{type_zh}连续中断{n}个月:各文章说法不一,最早{earliest}、最晚{latest}起恢复待遇,"
+            "具体以当地医保部门为准。"
+        )
+    else:
+        sentence = f"{pay.iso}补缴、{type_zh}连续中断{n}个月:按文章规定,{earliest}起恢复待遇。"
+    details = {"rules": rules, "earliest": earliest, "latest": latest, "conflict": conflict, "notes": notes}
+    refs: list[SourceRef] = []
+    for ref in [SourceRef(r["source_doc"], r["quote"]) for r in rules] + extra_refs:
+        if ref not in refs:
+            refs.append(ref)
+    calc = _calc(spec, inputs, formula, None, list(BENEFIT_ASSUMPTIONS), details)
+    return CalcResult(calc, tuple(refs), sentence)
+
+
+_HANDLERS: dict[str, Callable[[KindSpec, _Inputs], CalcResult]] = {
+    "monthly_contribution": _monthly_contribution,
+    "back_payment": _back_payment,
+    "late_fee": _late_fee,
+    "resident_premium": _resident_premium,
+    "years_to_retirement": _years_to_retirement,
+    "benefit_dates": _benefit_dates,
+}
+
+
+def compute(kind: str, params: Mapping[str, Any] | None = None) -> CalcResult:
+    """Run one calculation. Raises ``CalcError`` (a ``ValueError``) naming the bad parameter."""
+    spec = KINDS.get(kind) if isinstance(kind, str) else None
+    if spec is None:
+        raise CalcError(
+            "kind",
+            f"未知的计算类型“{kind}”,可选:{'、'.join(KINDS)}",
+            f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}",
+        )
+    inputs = _validate(spec, params)
+    try:
+        return _HANDLERS[kind](spec, inputs)
+    except InvalidOperation as exc:  # pragma: no cover - guarded by validation
+        raise CalcError("params", "数值无法计算", f"arithmetic error: {exc}") from exc

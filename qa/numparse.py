@@ -1,0 +1,509 @@
+"""Read amounts, rates, durations and dates the way users write them in Chinese.
+
+Pure functions, no I/O. Two layers:
+
+* ``find_quantities(text)`` scans free text (a question) and returns every
+  quantity it recognises with its span, so callers can look at the words around it.
+* ``parse_amount`` / ``parse_rate`` / ``parse_duration`` / ``parse_date`` /
+  ``parse_number`` read a *whole* string (an API parameter such as ``"4,340元"``)
+  and return ``None`` when the string is not exactly one such quantity.
+
+Chinese numerals are converted by the small converter below rather than by the
+``cn2an`` package: the forms we need (一…九, 十百千万亿, 两, 〇/零, 点, the
+colloquial 一万二 / 三千五, 半) fit in ~60 lines, the converter keeps the rules
+for those colloquial forms in our hands, and the service needs no extra dependency.
+
+Everything works on a length-preserving half-width copy of the text (full-width
+digits, ``％`` and ``，`` are mapped one character to one character), so spans
+index the caller's original string.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+__all__ = [
+    "CalendarDate",
+    "Duration",
+    "Quantity",
+    "cn_to_decimal",
+    "find_quantities",
+    "parse_amount",
+    "parse_date",
+    "parse_duration",
+    "parse_number",
+    "parse_rate",
+    "to_halfwidth",
+]
+
+# --------------------------------------------------------------------------------------
+# Half-width mapping (length preserving)
+# --------------------------------------------------------------------------------------
+
+_HALFWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_HALFWIDTH[0x3000] = 0x20  # ideographic space
+_HALFWIDTH[0x3002] = 0x3002  # keep 。 as is (NFKC would keep it too)
+
+
+def to_halfwidth(text: str) -> str:
+    """Full-width ASCII (``４３４０``, ``％``, ``，``) → ASCII, one char for one char."""
+    return text.translate(_HALFWIDTH)
+
+
+# --------------------------------------------------------------------------------------
+# Chinese numerals
+# --------------------------------------------------------------------------------------
+
+_CN_DIGIT = {
+    "零": 0, "〇": 0, "○": 0,
+    "一": 1, "壹": 1, "幺": 1,
+    "二": 2, "贰": 2, "两": 2, "俩": 2,
+    "三": 3, "叁": 3, "仨": 3,
+    "四": 4, "肆": 4,
+    "五": 5, "伍": 5,
+    "六": 6, "陆": 6,
+    "七": 7, "柒": 7,
+    "八": 8, "捌": 8,
+    "九": 9, "玖": 9,
+}  # fmt: skip
+_CN_UNIT = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+_CN_BIG = {"万": 10**4, "萬": 10**4, "亿": 10**8}
+_CN_CHARS = "".join(_CN_DIGIT) + "".join(_CN_UNIT) + "".join(_CN_BIG)
+
+
+def _cn_integer(s: str) -> int:
+    if not s:
+        raise ValueError("empty numeral")
+    if s[0] in "百佰千仟万萬亿":
+        # 千万/百万/万一 at the start are words (千万别断缴), not numbers; write 一千万.
+        raise ValueError(f"numeral starts with a magnitude: {s!r}")
+    if all(ch in _CN_DIGIT for ch in s):
+        # A plain digit string: 二〇二五 → 2025; a single digit → itself.
+        return int("".join(str(_CN_DIGIT[ch]) for ch in s))
+    total = 0  # everything above the current 万/亿 section
+    section = 0  # the current section below 万
+    digit: int | None = None
+    last_unit = 0  # the unit (10…10^8) that last closed a group
+    zero_since_unit = False
+    prev_big = 10**12
+    for ch in s:
+        if ch in _CN_DIGIT:
+            if digit is not None and digit != 0:
+                raise ValueError(f"two digits in a row in {s!r}")
+            d = _CN_DIGIT[ch]
+            if d == 0:
+                zero_since_unit = True
+            digit = d
+        elif ch in _CN_UNIT:
+            unit = _CN_UNIT[ch]
+            if section and last_unit and last_unit < 10**4 and unit >= last_unit:
+                raise ValueError(f"units out of order in {s!r}")
+            section += (digit if digit else 1) * unit
+            digit, last_unit, zero_since_unit = None, unit, False
+        elif ch in _CN_BIG:
+            big = _CN_BIG[ch]
+            if big >= prev_big:
+                # 亿 after 万 (一万亿) multiplies everything seen so far.
+                total = (total + section + (digit or 0)) * big
+            else:
+                total += (section + (digit or 0)) * big
+            if not (total or section or digit):
+                raise ValueError(f"bare {ch} in {s!r}")
+            prev_big = big
+            section, digit, last_unit, zero_since_unit = 0, None, big, False
+        else:
+            raise ValueError(f"not a Chinese numeral: {ch!r}")
+    if digit:
+        # Colloquial abbreviation: 三千五 = 3500, 一万二 = 12000, 两百五 = 250;
+        # after a 零 (一千零五) or after 十 (十八) the digit is plain units.
+        scale = last_unit // 10 if last_unit >= 100 and not zero_since_unit else 1
+        section += digit * scale
+    return total + section
+
+
+def cn_to_decimal(s: str) -> Decimal:
+    """Convert a Chinese numeral (``十八``, ``四千三百四十``, ``四点五``, ``一万二``) to Decimal.
+
+    Raises ``ValueError`` for anything that is not a well-formed numeral.
+    """
+    s = s.strip()
+    if "点" in s:
+        whole, _, frac = s.partition("点")
+        if not frac or any(ch not in _CN_DIGIT for ch in frac):
+            raise ValueError(f"bad decimal part in {s!r}")
+        whole_value = _cn_integer(whole) if whole else 0
+        return Decimal(f"{whole_value}.{''.join(str(_CN_DIGIT[ch]) for ch in frac)}")
+    return Decimal(_cn_integer(s))
+
+
+# --------------------------------------------------------------------------------------
+# Result types
+# --------------------------------------------------------------------------------------
+
+DurationUnit = Literal["day", "week", "month", "year"]
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A length of time as written: ``amount`` of ``unit`` (一年半 → 1.5 year)."""
+
+    amount: Decimal
+    unit: DurationUnit
+
+    @property
+    def months(self) -> Decimal | None:
+        if self.unit == "month":
+            return self.amount
+        if self.unit == "year":
+            return self.amount * 12
+        return None
+
+    @property
+    def years(self) -> Decimal | None:
+        if self.unit == "year":
+            return self.amount
+        if self.unit == "month":
+            return self.amount / 12
+        return None
+
+    @property
+    def days(self) -> Decimal | None:
+        if self.unit == "day":
+            return self.amount
+        if self.unit == "week":
+            return self.amount * 7
+        return None
+
+
+@dataclass(frozen=True)
+class CalendarDate:
+    """A calendar date as written; parts the text leaves out are ``None``.
+
+    ``year_offset`` is set instead of ``year`` for 今年 (0), 去年 (-1), 明年 (1).
+    """
+
+    year: int | None
+    month: int | None
+    day: int | None = None
+    year_offset: int | None = None
+
+    def iso(self) -> str:
+        """``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY`` — whatever is known; ``--MM`` without a year."""
+        if self.year is None:
+            return f"--{self.month:02d}" if self.month else ""
+        if self.month is None:
+            return f"{self.year:04d}"
+        if self.day is None:
+            return f"{self.year:04d}-{self.month:02d}"
+        return f"{self.year:04d}-{self.month:02d}-{self.day:02d}"
+
+
+QuantityKind = Literal["money", "rate", "rate_range", "duration", "date", "number"]
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One quantity found in text. ``value`` depends on ``kind``:
+
+    money → Decimal yuan; rate → Decimal fraction (4% → 0.04); rate_range → (low, high);
+    duration → Duration; date → CalendarDate; number → Decimal (no unit written).
+    """
+
+    kind: QuantityKind
+    value: Any
+    start: int
+    end: int
+    text: str
+    approx: bool = False  # "3个多月", "4000多元"
+
+
+# --------------------------------------------------------------------------------------
+# Patterns
+# --------------------------------------------------------------------------------------
+
+_ARABIC = r"(?:\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?|\d+(?:\.\d+)?)"
+_CN = f"[{_CN_CHARS}]+(?:点[{''.join(_CN_DIGIT)}]+)?"
+# A number: Arabic (optionally scaled by 万/千/百) or a Chinese numeral.
+_NUM = rf"(?:{_ARABIC}\s*[万千百]?|{_CN})"
+_DIGIT_OR_CN_SMALL = rf"(?:\d{{1,2}}|[{''.join(_CN_DIGIT)}十]{{1,3}})"
+
+_RATE_RANGE_RE = re.compile(
+    rf"(?P<a>{_ARABIC})\s*(?P<pa>%)?\s*(?:-|~|—|–|至|到)\s*(?P<b>{_ARABIC})\s*%"
+)
+_RATE_RE = re.compile(
+    rf"(?:(?P<frac>[百千万])分之\s*(?P<fn>{_ARABIC}|{_CN}))"
+    rf"|(?:(?P<pn>{_ARABIC})\s*%)"
+    rf"|(?:(?P<dn>{_ARABIC}|{_CN})\s*个\s*点(?![\d{''.join(_CN_DIGIT)}]))"
+)
+_REL_YEAR = {"今年": 0, "本年": 0, "去年": -1, "上年": -1, "明年": 1, "前年": -2, "次年": 1}
+_FULL_DATE_RE = re.compile(
+    rf"(?P<y>(?:19|20)\d{{2}}|[{''.join(_CN_DIGIT)}]{{4}}|今年|本年|去年|明年|前年)\s*年?\s*"
+    rf"(?P<m>{_DIGIT_OR_CN_SMALL})\s*月份?(?:\s*(?P<d>{_DIGIT_OR_CN_SMALL})\s*[日号])?"
+)
+_ISO_DATE_RE = re.compile(
+    r"(?<![\d.])(?P<y>(?:19|20)\d{2})\s*(?P<sep>[-/.])\s*(?P<m>\d{1,2})"
+    r"(?:\s*(?P=sep)\s*(?P<d>\d{1,2}))?(?![\d%万千百元块])"
+)
+_YEAR_ONLY_RE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*年(?!\s*[个多半])")
+_DURATION_RE = re.compile(
+    rf"(?:(?P<n>{_NUM})\s*(?P<more>多)?\s*(?:个\s*)?(?P<half>半)?\s*(?:个\s*)?(?P<more2>多)?\s*"
+    rf"(?P<u>年|月|天|日|周|星期|礼拜)(?P<half2>半)?(?P<more3>多)?)"
+    rf"|(?:半\s*(?:个\s*)?(?P<hu>年|月))"
+)
+_MONEY_RE = re.compile(
+    rf"(?P<n>{_NUM})\s*(?P<more>多)?\s*(?P<u>元|块钱|块|圆|rmb|RMB|人民币)"
+    rf"|(?P<n2>{_ARABIC}\s*[万千])(?P<more2>多)?"
+)
+_BARE_RE = re.compile(rf"(?P<a>{_ARABIC})|(?P<c>[{_CN_CHARS}]{{2,}}(?:点[{''.join(_CN_DIGIT)}]+)?)")
+
+# Before an "N月" with no 个: words that make it a length of time (断了3月) …
+_MONTH_AS_DURATION_BEFORE = re.compile(r"(断|停|欠|漏|了|满|差|近|续|缴|交|补|隔|等|足|共|计)\s*$")
+
+
+def _num_value(raw: str) -> Decimal:
+    """Value of a _NUM match: ``4,340`` / ``1.2万`` / ``0.4 万`` / ``四千三百四十``."""
+    raw = raw.replace(" ", "")
+    scale = Decimal(1)
+    if raw and raw[-1] in "万千百" and re.match(r"\d", raw):
+        scale = Decimal({"万": 10000, "千": 1000, "百": 100}[raw[-1]])
+        raw = raw[:-1]
+    if re.fullmatch(_ARABIC, raw):
+        return Decimal(raw.replace(",", "")) * scale
+    return cn_to_decimal(raw) * scale
+
+
+def _small_int(raw: str) -> int:
+    return int(raw) if raw.isdigit() else int(_cn_integer(raw))
+
+
+def _valid_date(y: int | None, m: int, d: int | None) -> bool:
+    if not 1 <= m <= 12:
+        return False
+    if d is None:
+        return True
+    last = calendar.monthrange(y if y is not None else 2000, m)[1]
+    return 1 <= d <= last
+
+
+class _Scanner:
+    def __init__(self, text: str) -> None:
+        self.original = text
+        self.text = to_halfwidth(text)
+        self.taken = [False] * len(text)
+        self.found: list[Quantity] = []
+
+    def free(self, start: int, end: int) -> bool:
+        return not any(self.taken[start:end])
+
+    def add(self, kind: QuantityKind, value: Any, start: int, end: int, approx: bool = False) -> None:
+        for i in range(start, end):
+            self.taken[i] = True
+        self.found.append(Quantity(kind, value, start, end, self.original[start:end], approx))
+
+    def each(self, pattern: re.Pattern[str]):
+        for m in pattern.finditer(self.text):
+            if m.end() > m.start() and self.free(m.start(), m.end()):
+                yield m
+
+
+def _scan(text: str) -> list[Quantity]:
+    sc = _Scanner(text)
+    t = sc.text
+
+    # 1. Rate ranges "10%-12%", "10-12%".
+    for m in sc.each(_RATE_RANGE_RE):
+        lo, hi = Decimal(m["a"].replace(",", "")) / 100, Decimal(m["b"].replace(",", "")) / 100
+        if lo <= hi:
+            sc.add("rate_range", (lo, hi), m.start(), m.end())
+
+    # 2. Rates: 4%, 百分之四点五, 万分之五, 千分之三, 4个点.
+    for m in sc.each(_RATE_RE):
+        try:
+            if m["frac"]:
+                base = {"百": 100, "千": 1000, "万": 10000}[m["frac"]]
+                sc.add("rate", _num_value(m["fn"]) / base, m.start(), m.end())
+            elif m["pn"]:
+                sc.add("rate", Decimal(m["pn"].replace(",", "")) / 100, m.start(), m.end())
+            else:
+                sc.add("rate", _num_value(m["dn"]) / 100, m.start(), m.end())
+        except (ValueError, InvalidOperation):
+            continue
+
+    # 3. Dates: 2025年3月(15日), 今年3月, 2025-03(-15), 2025.3, 2025/3, 2025年.
+    for m in sc.each(_FULL_DATE_RE):
+        y_raw = m["y"]
+        if y_raw in _REL_YEAR:
+            year, offset = None, _REL_YEAR[y_raw]
+        else:
+            if not re.search(r"年", t[m.start() : m.end()]):
+                continue  # "2025 3月" without 年 is not a date we trust
+            year, offset = _small_int(y_raw), None
+        try:
+            month = _small_int(m["m"])
+            day = _small_int(m["d"]) if m["d"] else None
+        except ValueError:
+            continue
+        if _valid_date(year, month, day):
+            sc.add("date", CalendarDate(year, month, day, offset), m.start(), m.end())
+    for m in sc.each(_ISO_DATE_RE):
+        year, month = int(m["y"]), int(m["m"])
+        day = int(m["d"]) if m["d"] else None
+        if _valid_date(year, month, day):
+            sc.add("date", CalendarDate(year, month, day), m.start(), m.end())
+    for m in sc.each(_YEAR_ONLY_RE):
+        sc.add("date", CalendarDate(int(m["y"]), None), m.start(), m.end())
+
+    # 4. Durations: 三个月, 两年, 半年, 一年半, 一个半月, 30天, 两周; "3月" by context.
+    for m in sc.each(_DURATION_RE):
+        approx = bool(m["more"] or m["more2"] or m["more3"])
+        if m["hu"]:
+            sc.add("duration", Duration(Decimal("0.5"), "year" if m["hu"] == "年" else "month"), m.start(), m.end())
+            continue
+        try:
+            n = _num_value(m["n"])
+        except (ValueError, InvalidOperation):
+            continue
+        unit_raw = m["u"]
+        if m["half"] or m["half2"]:
+            n += Decimal("0.5")
+        matched = t[m.start() : m.end()]
+        if unit_raw == "月" and "个" not in matched and not m["half"] and not m["half2"]:
+            # "N月" without 个: a calendar month (3月份, 3月15日, 我3月交的) unless the
+            # words before it make it a length (断了3月, 补缴近3月).
+            after = t[m.end() : m.end() + 4]
+            before = t[max(0, m.start() - 3) : m.start()]
+            calendar_hint = re.match(r"\s*(份|\d{1,2}\s*[日号]|初|中旬|底|末)", after)
+            as_month = (
+                n == n.to_integral_value()
+                and 1 <= n <= 12
+                and (calendar_hint or not _MONTH_AS_DURATION_BEFORE.search(before))
+            )
+            if as_month:
+                end = m.end()
+                dm = re.match(rf"\s*份?\s*(?:({_DIGIT_OR_CN_SMALL})\s*[日号])?", t[end:])
+                day = None
+                if dm and dm.group(1):
+                    try:
+                        day = _small_int(dm.group(1))
+                    except ValueError:
+                        day = None
+                if day is not None and not _valid_date(None, int(n), day):
+                    day = None
+                span_end = end + (dm.end() if dm and (dm.group(1) is None or day is not None) else 0)
+                if sc.free(m.start(), span_end):
+                    sc.add("date", CalendarDate(None, int(n), day), m.start(), span_end)
+                continue
+        if unit_raw == "日" and re.search(r"月\s*$", t[max(0, m.start() - 2) : m.start()]):
+            continue
+        if unit_raw == "年" and re.fullmatch(r"(19|20)\d{2}", m["n"].strip()):
+            continue  # a calendar year, handled above
+        unit: DurationUnit = {
+            "年": "year", "月": "month", "天": "day", "日": "day", "周": "week", "星期": "week", "礼拜": "week",
+        }[unit_raw]  # fmt: skip
+        sc.add("duration", Duration(n, unit), m.start(), m.end(), approx)
+
+    # 5. Money: 4340元, 4,340元, 4340块, 八千块, 0.4万, 1.2万元.
+    for m in sc.each(_MONEY_RE):
+        raw = m["n"] or m["n2"]
+        try:
+            value = _num_value(raw)
+        except (ValueError, InvalidOperation):
+            continue
+        sc.add("money", value, m.start(), m.end(), bool(m["more"] or m["more2"]))
+
+    # 6. Bare numbers: 4340, 八千, 十八 (one Chinese character alone is too often a word).
+    for m in sc.each(_BARE_RE):
+        try:
+            value = Decimal(m["a"].replace(",", "")) if m["a"] else cn_to_decimal(m["c"])
+        except (ValueError, InvalidOperation):
+            continue
+        if m["c"] and not re.search(r"[十拾百佰千仟万萬亿点]", m["c"]):
+            continue  # 一一, 二三: digit runs without a unit are words, not numbers
+        sc.add("number", value, m.start(), m.end())
+
+    # Join two rates written as a range: 百分之十到百分之十二, 10%到12%.
+    found = sorted(sc.found, key=lambda q: q.start)
+    merged: list[Quantity] = []
+    for q in found:
+        if (
+            merged
+            and q.kind == "rate"
+            and merged[-1].kind == "rate"
+            and re.fullmatch(r"\s*(?:-|~|—|–|至|到)\s*", t[merged[-1].end : q.start])
+            and merged[-1].value <= q.value
+        ):
+            lo = merged.pop()
+            merged.append(Quantity("rate_range", (lo.value, q.value), lo.start, q.end, text[lo.start : q.end]))
+        else:
+            merged.append(q)
+    return merged
+
+
+def find_quantities(text: str) -> list[Quantity]:
+    """Every quantity in ``text``, in order of position."""
+    return _scan(text)
+
+
+# --------------------------------------------------------------------------------------
+# Whole-string parsers
+# --------------------------------------------------------------------------------------
+
+_TRIM = " \t\r\n约大概左右共计"
+
+
+def _single(text: str, kinds: tuple[QuantityKind, ...]) -> Quantity | None:
+    if not isinstance(text, str):
+        return None
+    stripped = to_halfwidth(text).strip(_TRIM)
+    if not stripped:
+        return None
+    found = _scan(stripped)
+    if len(found) != 1:
+        return None
+    q = found[0]
+    if q.start != 0 or q.end != len(stripped) or q.kind not in kinds:
+        return None
+    return q
+
+
+def parse_number(text: str) -> Decimal | None:
+    """A number with no unit: ``"4340"``, ``"4,340"``, ``"十八"``, ``"0.04"``."""
+    q = _single(text, ("number",))
+    return q.value if q else None
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """An amount of money in yuan: ``4340元``, ``4,340元``, ``4340块``, ``0.4万``, ``1.2万元``, ``八千``."""
+    q = _single(text, ("money", "number"))
+    return q.value if q else None
+
+
+def parse_rate(text: str) -> Decimal | None:
+    """A rate as a fraction: ``4%`` → 0.04, ``百分之四点五`` → 0.045, ``万分之五`` → 0.0005.
+
+    A bare number is *not* a rate here (is "4" 4% or 400%?); callers decide.
+    """
+    q = _single(text, ("rate",))
+    return q.value if q else None
+
+
+def parse_rate_range(text: str) -> tuple[Decimal, Decimal] | None:
+    """``10%-12%`` / ``10-12%`` / ``百分之十到百分之十二`` → (0.10, 0.12)."""
+    q = _single(text, ("rate_range",))
+    return q.value if q else None
+
+
+def parse_duration(text: str) -> Duration | None:
+    """``三个月``, ``两年``, ``半年``, ``一年半``, ``18年``, ``十八年``, ``30天``, ``两周``."""
+    q = _single(text, ("duration",))
+    return q.value if q else None
+
+
+def parse_date(text: str) -> CalendarDate | None:
+    """``2025年3月``, ``2025-03``, ``2025.3``, ``2025/3/15``, ``2025年3月15日``, ``3月``."""
+    q = _single(text, ("date",))
+    return q.value if q else None
