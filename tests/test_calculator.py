@@ -1,0 +1,552 @@
+"""The deterministic calculator: hand-computed values, properties, sources and bad input."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qa.calculator import (
+    ALL_REFS,
+    DOCS,
+    KINDS,
+    CalcError,
+    CalcResult,
+    SourceRef,
+    compute,
+    format_money,
+    format_rate,
+    kinds_schema,
+)
+from qa.models import Calculation
+
+RAW = Path(__file__).resolve().parent.parent / "corpus" / "raw"
+D = Decimal
+
+
+def raw_text(doc_id: str) -> str:
+    return (RAW / f"{doc_id}.txt").read_text(encoding="utf-8")
+
+
+def two_decimals(x: float) -> bool:
+    return D(repr(x)) == D(repr(x)).quantize(D("0.01"))
+
+
+# ----------------------------------------------------------------------------- monthly_contribution
+
+
+def test_monthly_corpus_example() -> None:
+    r = compute("monthly_contribution", {"base": 4340, "rate": "4%"})
+    assert isinstance(r, CalcResult) and isinstance(r.calculation, Calculation)
+    c = r.calculation
+    assert c.kind == "monthly_contribution"
+    assert c.result == 173.60
+    assert c.unit == "元/月"
+    assert c.formula == "4340.00 × 4% = 173.60"
+    assert c.sources == []
+    assert c.inputs == {"base": 4340.0, "rate": 0.04}
+    assert r.sentence == "按缴费基数4340.00元、费率4%计算,每月应缴173.60元。"
+    assert SourceRef("001_695d386600e1a571", "缴费基数下限为4340元,费率为4%,最低月缴费金额为173.60元") in r.refs
+
+
+@pytest.mark.parametrize(
+    ("base", "rate", "want"),
+    [
+        ("4,340元", "百分之四", 173.60),
+        ("0.5万", "4.5%", 225.00),  # 5000 × 0.045
+        (4494, 0.08, 359.52),  # 4494 × 8%
+        ("4341", "2%", 86.82),  # 86.82 exactly
+        ("1234.56", "3.3%", 40.74),  # 40.74048 → 40.74
+        ("1000.5", "0.5%", 5.00),  # 5.0025 → 5.00
+        ("1001", "0.5%", 5.01),  # 5.005 → half up → 5.01
+    ],
+)
+def test_monthly_values(base: Any, rate: Any, want: float) -> None:
+    assert compute("monthly_contribution", {"base": base, "rate": rate}).calculation.result == want
+
+
+def test_monthly_with_months_total() -> None:
+    c = compute("monthly_contribution", {"base": 4340, "rate": "4%", "months": "一年"}).calculation
+    assert c.details["total"] == 2083.20  # 173.60 × 12
+    assert c.details["months"] == 12
+    assert "173.60 × 12个月 = 2083.20" in c.formula
+
+
+# ----------------------------------------------------------------------------- back_payment
+
+
+def test_back_payment_shenzhen_example_range() -> None:
+    r = compute("back_payment", {"months": 4, "wage": 8000})
+    c = r.calculation
+    assert c.result == 3200.00  # 4 × 8000 × 10%
+    assert c.details["low"] == 3200.00
+    assert c.details["high"] == 3840.00  # 4 × 8000 × 12%
+    assert c.details["defaults_used"] == ["rate_low", "rate_high"]
+    assert c.formula == "4 × 8000.00 × 10%~12% = 3200.00~3840.00"
+    assert any("10%-12%" in a for a in c.assumptions)
+    assert "3200.00~3840.00元" in r.sentence
+    assert {ref.doc_id for ref in r.refs} == {"003_4866c6536e7694db"}
+
+
+def test_back_payment_single_rate() -> None:
+    c = compute("back_payment", {"months": "两年", "wage": "6000元", "rate": "11%"}).calculation
+    assert c.result == 15840.00  # 24 × 660
+    assert c.details["low"] == c.details["high"] == 15840.00
+    assert c.details["defaults_used"] == []
+    assert c.formula == "24 × 6000.00 × 11% = 15840.00"
+
+
+def test_back_payment_custom_range() -> None:
+    c = compute("back_payment", {"months": 3, "wage": 7000, "rate_low": "8%", "rate_high": "10%"}).calculation
+    assert (c.result, c.details["high"]) == (1680.00, 2100.00)
+
+
+def test_back_payment_rounds_per_month() -> None:
+    # 3333.33 × 10% = 333.333 → 333.33 a month; × 3 = 999.99 (not round(999.999) = 1000.00).
+    c = compute("back_payment", {"months": 3, "wage": "3333.33", "rate": "10%"}).calculation
+    assert c.result == 999.99
+
+
+# ----------------------------------------------------------------------------- late_fee
+
+
+def test_late_fee_example() -> None:
+    r = compute("late_fee", {"owed": 2000, "days": 30})
+    c = r.calculation
+    assert c.result == 30.00  # 2000 × 0.0005 × 30
+    assert c.formula == "2000.00 × 0.05%(万分之五) × 30天 = 30.00"
+    assert c.inputs["daily_rate"] == 0.0005
+    assert any("万分之五" in a for a in c.assumptions)
+    assert SourceRef("003_4866c6536e7694db", "缴纳欠费及滞纳金(按日加收万分之五)") in r.refs
+
+
+def test_late_fee_employer_caused_is_zero() -> None:
+    r = compute("late_fee", {"owed": 2000, "days": 30, "employer_caused": True})
+    c = r.calculation
+    assert c.result == 0.0
+    assert "单位" in c.details["reason"]
+    assert c.details["would_be"] == 30.00
+    assert r.refs[0] == SourceRef("003_4866c6536e7694db", "单位补缴后,个人无需承担滞纳金")
+    assert "无需承担滞纳金" in r.sentence
+
+
+@pytest.mark.parametrize(
+    ("params", "want"),
+    [
+        ({"owed": "1234.56元", "days": "两周"}, 8.64),  # 1234.56 × 0.0005 × 14 = 8.64192
+        ({"owed": 173.6, "days": 90}, 7.81),  # 7.812
+        ({"owed": 1000, "days": 1, "daily_rate": "千分之三"}, 3.00),
+        ({"owed": 10, "days": 1}, 0.01),  # 0.005 → half up
+        ({"owed": 9, "days": 1}, 0.00),  # 0.0045 → 0.00
+    ],
+)
+def test_late_fee_values(params: dict[str, Any], want: float) -> None:
+    assert compute("late_fee", params).calculation.result == want
+
+
+# ----------------------------------------------------------------------------- resident_premium
+
+
+def test_resident_premium_defaults() -> None:
+    r = compute("resident_premium", {})
+    c = r.calculation
+    assert c.result == 1070.00
+    assert c.unit == "元/年"
+    assert c.details["total_monthly"] == 89.17  # 1070 / 12 = 89.1666…
+    assert c.details["personal_monthly"] == 33.33  # 400 / 12 = 33.333…
+    assert c.details["defaults_used"] == ["personal", "subsidy"]
+    assert any("400" in a for a in c.assumptions) and any("670" in a for a in c.assumptions)
+    assert SourceRef("003_4866c6536e7694db", "个人缴费400元+补助670元=全额1070元") in r.refs
+
+
+def test_resident_premium_given() -> None:
+    c = compute("resident_premium", {"personal": "380元", "subsidy": 640}).calculation
+    assert c.result == 1020.00
+    assert c.details["total_monthly"] == 85.00
+    assert c.details["personal_monthly"] == 31.67  # 31.666…
+    assert c.details["defaults_used"] == []
+
+
+# ----------------------------------------------------------------------------- years_to_retirement
+
+
+@pytest.mark.parametrize(
+    ("params", "want", "details"),
+    [
+        ({"paid_years": 18}, 7, {"remaining_total_years": 7, "remaining_months": 84}),
+        ({"paid_years": "十八年"}, 7, {}),
+        ({"paid_years": 30}, 0, {"remaining_months": 0}),
+        ({"paid_years": 24, "actual_years": 2}, 3, {"remaining_total_years": 1, "remaining_actual_years": 3}),
+        ({"paid_years": 20, "actual_years": 20}, 5, {"remaining_actual_years": 0}),
+        ({"paid_years": 10, "required_years": 15}, 5, {}),
+        ({"paid_years": "一年半"}, 23.5, {"remaining_months": 282}),
+        ({"paid_years": "30个月", "required_years": "15年"}, 12.5, {}),
+    ],
+)
+def test_years_to_retirement(params: dict[str, Any], want: float, details: dict[str, Any]) -> None:
+    r = compute("years_to_retirement", params)
+    assert r.calculation.result == want
+    for key, value in details.items():
+        assert r.calculation.details[key] == value
+    assert r.refs[0].doc_id == "001_695d386600e1a571"
+
+
+def test_years_sentence_and_assumption() -> None:
+    r = compute("years_to_retirement", {"paid_years": 24, "actual_years": 2})
+    assert r.calculation.formula == "max(25 − 24, 5 − 2) = 3"
+    assert r.sentence == "已缴费24年,按累计满25年(其中实际缴费满5年)的要求,还需缴费3年(约36个月)。"
+    assert any("较大者" in a for a in r.calculation.assumptions)
+
+
+# ----------------------------------------------------------------------------- benefit_dates
+
+
+def rules_by_doc(params: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    c = compute("benefit_dates", params).calculation
+    out: dict[str, list[dict[str, Any]]] = {}
+    for rule in c.details["rules"]:
+        out.setdefault(rule["source_doc"][:3], []).append(rule)
+    return out
+
+
+def test_benefit_dates_short_interruption() -> None:
+    r = compute("benefit_dates", {"payment_month": "2025-03", "interruption_months": 2})
+    c = r.calculation
+    assert c.result is None
+    by = {(x["source_doc"][:3], x["date"]) for x in c.details["rules"]}
+    assert ("001", "2025-03") in by  # 缴费当月
+    assert ("003", "2025-04") in by  # 次月
+    assert ("004", "2025-05") in by  # 第三个自然月
+    assert ("002", "2025-06") in by  # 等待3个月
+    assert not any(d == "000" for d, _ in by)  # <3 months: 000 gives no date
+    assert c.details["earliest"] == "2025-03" and c.details["latest"] == "2025-06"
+    assert c.details["conflict"] is True
+    assert any("000" in n for n in c.details["notes"])
+    assert "最早2025-03、最晚2025-06" in r.sentence
+
+
+def test_benefit_dates_exactly_three_months_is_both_within_and_stopped() -> None:
+    by = rules_by_doc({"payment_month": "2025-03", "interruption_months": 3})
+    assert by["001"][0]["date"] == "2025-03"  # 3个月(含)以内
+    assert by["003"][0]["date"] == "2025-04"
+    assert [x["date"] for x in by["000"]] == ["2025-09", "2025-09"]  # 连续3个月 / 三个月以上: +6
+
+
+def test_benefit_dates_long_interruption() -> None:
+    by = rules_by_doc({"payment_month": "2025-03", "interruption_months": 4})
+    assert by["001"][0]["date"] == "2025-06"  # 等待3个月
+    dates_003 = {(x["date"], x.get("date_to")) for x in by["003"]}
+    assert dates_003 == {("2025-09", None), ("2025-04", "2025-09")}  # 通常六个月; 1-6个月
+    assert by["004"][0]["date"] == "2025-05"
+    assert by["002"][0]["date"] == "2025-06"
+
+
+def test_benefit_dates_cumulative_six_months_needs_a_year() -> None:
+    by = rules_by_doc({"payment_month": "2025-03", "interruption_months": 6})
+    assert "2026-03" in {x["date"] for x in by["000"]}
+    by = rules_by_doc({"payment_month": "2025-03", "interruption_months": 2, "cumulative_months": 7})
+    assert {x["date"] for x in by["000"]} == {"2026-03"}
+
+
+@pytest.mark.parametrize(("months", "wait"), [(1, 3), (12, 3), (13, 4), (24, 4), (25, 5), (60, 7)])
+def test_benefit_dates_002_extra_month_per_year(months: int, wait: int) -> None:
+    by = rules_by_doc({"payment_month": "2025-01", "interruption_months": months, "supplementary": False})
+    (rule,) = by["002"]
+    assert rule["date"] == f"2025-{1 + wait:02d}"
+
+
+def test_benefit_dates_year_rollover() -> None:
+    by = rules_by_doc({"payment_month": "2025-11", "interruption_months": 5, "insurance_type": "employee"})
+    assert by["001"][0]["date"] == "2026-02"
+    assert {x["date"] for x in by["003"]} == {"2026-05", "2025-12"}
+
+
+def test_benefit_dates_supplementary_period() -> None:
+    c = compute(
+        "benefit_dates", {"payment_month": "2025-01-01", "interruption_months": 1, "insurance_type": "resident"}
+    ).calculation
+    supp = [x for x in c.details["rules"] if "90天" in x["rule"]]
+    assert supp[0]["date"] == "2025-04-01"  # the article's "最早从2025年4月1日起"
+    c = compute("benefit_dates", {"payment_month": "2025-02-28", "interruption_months": 1}).calculation
+    assert [x["date"] for x in c.details["rules"] if "90天" in x["rule"]] == ["2025-05-29"]
+    # Month only: counted from the 1st.
+    c = compute("benefit_dates", {"payment_month": "2025-02", "interruption_months": 1}).calculation
+    assert [x["date"] for x in c.details["rules"] if "90天" in x["rule"]] == ["2025-05-02"]  # 2025-02-01 + 90 days
+    # Outside the period, not applied unless asked for.
+    c = compute("benefit_dates", {"payment_month": "2025-03", "interruption_months": 1}).calculation
+    assert not [x for x in c.details["rules"] if "90天" in x["rule"]]
+    params = {"payment_month": "2025-03", "interruption_months": 1, "supplementary": True}
+    c = compute("benefit_dates", params).calculation
+    assert [x["date"] for x in c.details["rules"] if "90天" in x["rule"]] == ["2025-05-30"]
+    assert any("不在" in n for n in c.details["notes"])
+
+
+def test_benefit_dates_filters_by_insurance_type() -> None:
+    employee = rules_by_doc({"payment_month": "2025-03", "interruption_months": 4, "insurance_type": "职工"})
+    assert set(employee) == {"001", "003", "000"}
+    assert all(x["applies_to"] in {"职工", "通用"} for rules in employee.values() for x in rules)
+    resident = rules_by_doc({"payment_month": "2025-03", "interruption_months": 4, "insurance_type": "居民"})
+    assert set(resident) == {"003", "000", "004", "002"}
+    assert all(x["applies_to"] in {"居民", "通用"} for rules in resident.values() for x in rules)
+
+
+def test_benefit_dates_before_2025_skips_002() -> None:
+    c = compute("benefit_dates", {"payment_month": "2024-06", "interruption_months": 4}).calculation
+    assert not [x for x in c.details["rules"] if x["source_doc"].startswith("002")]
+    assert any("2025" in n for n in c.details["notes"])
+
+
+def test_benefit_dates_rule_shape_and_assumptions() -> None:
+    r = compute("benefit_dates", {"payment_month": "2025年3月", "interruption_months": "四个月"})
+    c = r.calculation
+    assert c.inputs["payment_month"] == "2025-03" and c.inputs["interruption_months"] == 4
+    for rule in c.details["rules"]:
+        assert {"rule", "date", "source_doc", "quote", "applies_to"} <= set(rule)
+        assert rule["quote"] in raw_text(rule["source_doc"])
+        assert rule["date"] >= "2025-03"
+    assert any("第三个自然月" in a for a in c.assumptions)
+    assert any("等待N个月" in a for a in c.assumptions)
+    assert c.formula.startswith("缴费2025-03,连续中断4个月:")
+    assert {ref.quote for ref in r.refs} == {x["quote"] for x in c.details["rules"]}
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+def test_every_declared_quote_is_verbatim_in_its_article() -> None:
+    assert len(ALL_REFS) >= 20
+    for ref in ALL_REFS:
+        assert ref.doc_id in DOCS
+        assert ref.quote in raw_text(ref.doc_id), ref
+
+
+EXAMPLE_PARAMS: dict[str, dict[str, Any]] = {
+    "monthly_contribution": {"base": 4340, "rate": "4%", "months": 3},
+    "back_payment": {"months": 4, "wage": 8000},
+    "late_fee": {"owed": 2000, "days": 30},
+    "resident_premium": {},
+    "years_to_retirement": {"paid_years": 18, "actual_years": 3},
+    "benefit_dates": {"payment_month": "2025-01-10", "interruption_months": 14},
+}
+
+
+def test_example_params_cover_every_kind() -> None:
+    assert set(EXAMPLE_PARAMS) == set(KINDS)
+
+
+@pytest.mark.parametrize("kind", sorted(EXAMPLE_PARAMS))
+def test_every_result_quote_is_verbatim(kind: str) -> None:
+    r = compute(kind, EXAMPLE_PARAMS[kind])
+    assert r.refs
+    for ref in r.refs:
+        assert ref.quote in raw_text(ref.doc_id), ref
+    assert r.sentence.endswith("。")
+    assert r.calculation.sources == []
+    json.dumps(r.calculation.model_dump(mode="json"), ensure_ascii=False)
+
+
+def test_quotes_survive_cleaning() -> None:
+    """The QA service cites cleaned text: a quote must not sit in dropped boilerplate."""
+    clean = pytest.importorskip("ingest.clean")
+    for ref in ALL_REFS:
+        assert ref.quote in clean.clean_page(raw_text(ref.doc_id)).text, ref
+
+
+# ----------------------------------------------------------------------------- KINDS
+
+
+def test_kinds_schema_is_json_and_complete() -> None:
+    schema = kinds_schema()
+    json.dumps(schema, ensure_ascii=False)
+    assert set(schema) == {
+        "monthly_contribution", "back_payment", "late_fee", "resident_premium", "years_to_retirement", "benefit_dates",
+    }  # fmt: skip
+    for kind, spec in schema.items():
+        assert spec["label_zh"]
+        for p in spec["params"]:
+            assert p["label_zh"] and p["prompt_zh"].startswith("请")
+            assert isinstance(p["required"], bool)
+        required = [p["name"] for p in spec["params"] if p["required"]]
+        assert required == list(KINDS[kind].required)
+    assert KINDS["monthly_contribution"].required == ("base", "rate")
+    assert KINDS["back_payment"].param("rate_low").default == D("0.10")
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "param"),
+    [
+        ("nope", {}, "kind"),
+        ("monthly_contribution", [("base", 1)], "params"),
+        ("monthly_contribution", {"rate": "4%"}, "base"),
+        ("monthly_contribution", {"base": 4340}, "rate"),
+        ("monthly_contribution", {"base": -4340, "rate": "4%"}, "base"),
+        ("monthly_contribution", {"base": 0, "rate": "4%"}, "base"),
+        ("monthly_contribution", {"base": "很多钱", "rate": "4%"}, "base"),
+        ("monthly_contribution", {"base": True, "rate": "4%"}, "base"),
+        ("monthly_contribution", {"base": float("nan"), "rate": "4%"}, "base"),
+        ("monthly_contribution", {"base": "2亿", "rate": "4%"}, "base"),
+        ("monthly_contribution", {"base": 4340, "rate": 4}, "rate"),
+        ("monthly_contribution", {"base": 4340, "rate": "120%"}, "rate"),
+        ("monthly_contribution", {"base": 4340, "rate": "0%"}, "rate"),
+        ("monthly_contribution", {"base": 4340, "rate": "4%", "bas": 1}, "bas"),
+        ("back_payment", {"months": 0, "wage": 8000}, "months"),
+        ("back_payment", {"months": 601, "wage": 8000}, "months"),
+        ("back_payment", {"months": "51年", "wage": 8000}, "months"),
+        ("back_payment", {"months": "半个月", "wage": 8000}, "months"),
+        ("back_payment", {"months": "30天", "wage": 8000}, "months"),
+        ("back_payment", {"months": 4}, "wage"),
+        ("back_payment", {"months": 4, "wage": 8000, "rate": "10%", "rate_low": "9%"}, "rate"),
+        ("back_payment", {"months": 4, "wage": 8000, "rate_low": "12%", "rate_high": "10%"}, "rate_low"),
+        ("late_fee", {"owed": 2000, "days": 3651}, "days"),
+        ("late_fee", {"owed": 2000, "days": -1}, "days"),
+        ("late_fee", {"owed": 2000, "days": "两个月"}, "days"),
+        ("late_fee", {"owed": 2000, "days": 1.5}, "days"),
+        ("late_fee", {"owed": 2000, "days": 30, "employer_caused": "也许"}, "employer_caused"),
+        ("late_fee", {"owed": 2000, "days": 30, "daily_rate": "200%"}, "daily_rate"),
+        ("resident_premium", {"personal": -400}, "personal"),
+        ("resident_premium", {"subsidy": "abc"}, "subsidy"),
+        ("years_to_retirement", {"paid_years": 61}, "paid_years"),
+        ("years_to_retirement", {"paid_years": -1}, "paid_years"),
+        ("years_to_retirement", {"paid_years": "30天"}, "paid_years"),
+        ("years_to_retirement", {"paid_years": 10, "actual_years": 11}, "actual_years"),
+        ("years_to_retirement", {"paid_years": 10, "required_years": 0}, "required_years"),
+        ("years_to_retirement", {"paid_years": 10, "required_actual_years": 30}, "required_actual_years"),
+        ("benefit_dates", {"interruption_months": 4}, "payment_month"),
+        ("benefit_dates", {"payment_month": "3月", "interruption_months": 4}, "payment_month"),
+        ("benefit_dates", {"payment_month": "2025-13", "interruption_months": 4}, "payment_month"),
+        ("benefit_dates", {"payment_month": "1800-01", "interruption_months": 4}, "payment_month"),
+        ("benefit_dates", {"payment_month": 202503, "interruption_months": 4}, "payment_month"),
+        ("benefit_dates", {"payment_month": "2025-03"}, "interruption_months"),
+        ("benefit_dates", {"payment_month": "2025-03", "interruption_months": 700}, "interruption_months"),
+        (
+            "benefit_dates",
+            {"payment_month": "2025-03", "interruption_months": 4, "insurance_type": "x"},
+            "insurance_type",
+        ),
+        (
+            "benefit_dates",
+            {"payment_month": "2025-03", "interruption_months": 4, "cumulative_months": 2},
+            "cumulative_months",
+        ),
+    ],
+)
+def test_bad_input_names_the_param(kind: str, params: Any, param: str) -> None:
+    with pytest.raises(CalcError) as info:
+        compute(kind, params)
+    err = info.value
+    assert isinstance(err, ValueError)
+    assert err.param == param
+    assert param in str(err) and param in err.message_en
+    assert err.message_zh
+    assert err.to_dict()["param"] == param
+
+
+def test_missing_param_message_is_the_prompt() -> None:
+    with pytest.raises(CalcError) as info:
+        compute("monthly_contribution", {"rate": "4%"})
+    assert info.value.message_zh == "请提供缴费基数"
+
+
+def test_none_and_blank_mean_absent() -> None:
+    c = compute("resident_premium", {"personal": None, "subsidy": " "}).calculation
+    assert c.result == 1070.00
+
+
+# ----------------------------------------------------------------------------- properties
+
+money_st = st.decimals(min_value=D("0.01"), max_value=D("1000000"), places=2)
+rate_st = st.decimals(min_value=D("0.0001"), max_value=D("0.3"), places=4)
+
+
+@settings(max_examples=100, deadline=None)
+@given(money_st, rate_st, st.integers(min_value=1, max_value=600))
+def test_monthly_times_months_consistency(base: Decimal, rate: Decimal, months: int) -> None:
+    monthly = compute("monthly_contribution", {"base": base, "rate": rate})
+    with_months = compute("monthly_contribution", {"base": base, "rate": rate, "months": months})
+    back = compute("back_payment", {"months": months, "wage": base, "rate": rate})
+    m = D(repr(monthly.calculation.result))
+    assert m == (base * rate).quantize(D("0.01"), rounding="ROUND_HALF_UP")
+    assert D(repr(with_months.calculation.details["total"])) == m * months
+    assert D(repr(back.calculation.result)) == m * months
+    assert two_decimals(monthly.calculation.result)
+    assert monthly.calculation.formula.endswith(format_money(m))
+
+
+@settings(max_examples=100, deadline=None)
+@given(money_st, st.integers(min_value=1, max_value=1825), st.integers(min_value=1, max_value=1825))
+def test_late_fee_linear_in_days(owed: Decimal, d1: int, d2: int) -> None:
+    def fee(days: int) -> Decimal:
+        result = compute("late_fee", {"owed": owed, "days": days}).calculation.result
+        assert result is not None and result >= 0 and two_decimals(result)
+        return D(repr(result))
+
+    total = fee(d1 + d2)
+    assert abs(total - fee(d1) - fee(d2)) <= D("0.01")
+    assert total >= max(fee(d1), fee(d2))  # monotone in days
+    assert total == (owed * D("0.0005") * (d1 + d2)).quantize(D("0.01"), rounding="ROUND_HALF_UP")
+
+
+@settings(max_examples=100, deadline=None)
+@given(money_st, st.integers(min_value=1, max_value=600), rate_st, rate_st)
+def test_back_payment_range_ordered_and_non_negative(wage: Decimal, months: int, r1: Decimal, r2: Decimal) -> None:
+    low, high = sorted((r1, r2))
+    c = compute("back_payment", {"months": months, "wage": wage, "rate_low": low, "rate_high": high}).calculation
+    assert 0 <= c.details["low"] <= c.details["high"]
+    assert c.result == c.details["low"]
+    assert two_decimals(c.details["low"]) and two_decimals(c.details["high"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(money_st, money_st)
+def test_resident_premium_sum_and_monthly(personal: Decimal, subsidy: Decimal) -> None:
+    c = compute("resident_premium", {"personal": personal, "subsidy": subsidy}).calculation
+    assert D(repr(c.result)) == personal + subsidy
+    assert abs(D(repr(c.details["total_monthly"])) * 12 - (personal + subsidy)) <= D("0.06")
+    assert two_decimals(c.details["total_monthly"]) and two_decimals(c.details["personal_monthly"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.decimals(min_value=0, max_value=60, places=1),
+    st.decimals(min_value=1, max_value=60, places=0),
+)
+def test_years_remaining_never_negative(paid: Decimal, required: Decimal) -> None:
+    c = compute("years_to_retirement", {"paid_years": paid, "required_years": required, "required_actual_years": 0})
+    assert c.calculation.result is not None and c.calculation.result >= 0
+    assert D(repr(c.calculation.result)) == max(required - paid, D(0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(min_value=2000, max_value=2090),
+    st.integers(min_value=1, max_value=12),
+    st.integers(min_value=1, max_value=600),
+    st.sampled_from([None, "employee", "resident"]),
+)
+def test_benefit_dates_never_before_payment(year: int, month: int, n: int, kind: str | None) -> None:
+    params: dict[str, Any] = {"payment_month": f"{year}-{month:02d}", "interruption_months": n}
+    if kind:
+        params["insurance_type"] = kind
+    c = compute("benefit_dates", params).calculation
+    pay = f"{year}-{month:02d}"
+    for rule in c.details["rules"]:
+        assert rule["date"][:7] >= pay
+        assert rule.get("date_to", rule["date"]) >= rule["date"]
+    assert c.details["earliest"] <= c.details["latest"]
+
+
+def test_format_helpers() -> None:
+    assert format_money(D("173.6")) == "173.60"
+    assert format_money(D("0.005")) == "0.01"
+    assert format_rate(D("0.04")) == "4%"
+    assert format_rate(D("0.045")) == "4.5%"
+    assert format_rate(D("0.10")) == "10%"
+    assert format_rate(D("0.0005")) == "0.05%(万分之五)"
