@@ -161,7 +161,7 @@ class CalcResult:
 # Parameter specs
 # --------------------------------------------------------------------------------------
 
-ParamType = Literal["money", "rate", "months", "years", "days", "month", "bool", "choice"]
+ParamType = Literal["money", "rate", "months", "count", "years", "days", "month", "bool", "choice"]
 
 MAX_MONEY = Decimal("100000000")  # 1亿元: anything above is a typo, not a premium
 MAX_MONTHS = 600
@@ -207,6 +207,8 @@ class KindSpec:
     unit: str
     formula_zh: str
     params: tuple[ParamSpec, ...]
+    # Groups of optional parameters of which exactly one must be given.
+    one_of: tuple[tuple[str, ...], ...] = ()
 
     def param(self, name: str) -> ParamSpec:
         for p in self.params:
@@ -230,6 +232,7 @@ class KindSpec:
             "unit": self.unit,
             "formula_zh": self.formula_zh,
             "params": [p.to_dict() for p in self.params],
+            "one_of": [list(group) for group in self.one_of],
         }
 
 
@@ -239,11 +242,14 @@ KINDS: dict[str, KindSpec] = {
     spec.kind: spec
     for spec in (
         KindSpec(
-            "monthly_contribution", "每月缴费金额", "monthly contribution", "元/月", "缴费基数 × 费率",
+            "monthly_contribution", "每月缴费金额", "monthly contribution", "元/月",
+            "缴费基数 × 费率(给出月数时再 × 月数,结果为合计)",
             (
                 ParamSpec("base", "money", True, "缴费基数", "请提供缴费基数", unit_zh="元"),
                 ParamSpec("rate", "rate", True, "费率", "请提供缴费费率", unit_zh="%", help_zh=_RATE_HELP),
-                ParamSpec("months", "months", False, "缴费月数(可选,用于算合计)", "请提供缴费月数", unit_zh="个月"),
+                ParamSpec(
+                    "months", "months", False, "缴费月数(可选,给出时结果为合计)", "请提供缴费月数", unit_zh="个月",
+                ),
             ),
         ),
         KindSpec(
@@ -284,16 +290,17 @@ KINDS: dict[str, KindSpec] = {
             ),
         ),
         KindSpec(
-            "resident_premium", "居民医保年缴费", "resident premium", "元/年", "个人缴费 + 财政补助",
+            "resident_premium", "居民医保年缴费", "resident premium", "元/年", "(个人缴费 + 财政补助) × 人数",
             (
                 ParamSpec(
-                    "personal", "money", False, "个人缴费(每年)", "请提供个人每年缴费金额", Decimal("400"),
+                    "personal", "money", False, "个人缴费(每人每年)", "请提供个人每年缴费金额", Decimal("400"),
                     unit_zh="元", help_zh="默认400元(文章002、003:2025年度每人每年400元)",
                 ),
                 ParamSpec(
-                    "subsidy", "money", False, "财政补助(每年)", "请提供财政补助金额", Decimal("670"),
-                    unit_zh="元", help_zh="默认670元(文章002:财政补助不低于670元)",
+                    "subsidy", "money", False, "财政补助(每人每年,可选)", "请提供财政补助金额",
+                    unit_zh="元", help_zh="不填则只算个人缴纳部分;文章002:财政补助不低于670元",
                 ),
+                ParamSpec("persons", "count", False, "参保人数", "请提供参保人数", 1, unit_zh="人"),
             ),
         ),
         KindSpec(
@@ -313,6 +320,29 @@ KINDS: dict[str, KindSpec] = {
                     Decimal(5), unit_zh="年", help_zh="默认5年(文章001)",
                 ),
             ),
+        ),
+        KindSpec(
+            "resident_waiting_period", "居民医保待遇等待期", "resident waiting period", "个月",
+            "基础等待期 + 多断保年数 × 每年增加月数",
+            (
+                ParamSpec(
+                    "extra_years", "years", False, "多断保的年数", "请提供多断保了几年(或断保总年数)", unit_zh="年",
+                    help_zh="“每多断保1年”中的多断保年数;与断保年数二选一",
+                ),
+                ParamSpec(
+                    "break_years", "years", False, "断保年数", "请提供断保了几年", unit_zh="年",
+                    help_zh="断保总年数,第一年对应基础等待期,多断保年数 = 断保年数 − 1",
+                ),
+                ParamSpec(
+                    "base_months", "months", False, "基础等待期", "请提供基础等待期月数", 3, unit_zh="个月",
+                    help_zh="默认3个月(文章002)",
+                ),
+                ParamSpec(
+                    "per_year_months", "months", False, "每多断保1年增加的月数", "请提供每年增加的月数", 1,
+                    unit_zh="个月", help_zh="默认1个月(文章002)",
+                ),
+            ),
+            one_of=(("extra_years", "break_years"),),
         ),
         KindSpec(
             "benefit_dates", "待遇恢复时间", "benefit dates", "日期", "缴费月 + 各文章规定的等待期",
@@ -496,6 +526,15 @@ def _coerce_days(spec: ParamSpec, value: Any) -> int:
     return int(days)
 
 
+def _coerce_count(spec: ParamSpec, value: Any) -> int:
+    got = _to_decimal(spec, value, None)
+    if got != got.to_integral_value() or got < 1:
+        raise _err(spec, "应为正整数", "expected a whole number of at least 1")
+    if got > 100:
+        raise _err(spec, "人数过多(超过100人)", "more than 100 is implausible")
+    return int(got)
+
+
 _TRUE = {"true", "yes", "y", "1", "是", "对", "有"}
 _FALSE = {"false", "no", "n", "0", "否", "不是", "没有", "无"}
 
@@ -575,6 +614,7 @@ _COERCE: dict[str, Callable[[ParamSpec, Any], Any]] = {
     "money": _coerce_money,
     "rate": _coerce_rate,
     "months": _coerce_months,
+    "count": _coerce_count,
     "years": _coerce_years,
     "days": _coerce_days,
     "month": _coerce_month,
@@ -616,6 +656,16 @@ def _validate(spec: KindSpec, params: Mapping[str, Any] | None) -> _Inputs:
                 defaults_used.append(p.name)
             continue
         values[p.name] = _COERCE[p.type](p, raw)
+    for group in spec.one_of:
+        given = [name for name in group if name in values]
+        if len(given) != 1:
+            labels = "或".join(spec.param(name).label_zh for name in group)
+            first = given[1] if len(given) > 1 else group[0]
+            raise CalcError(
+                first,
+                f"请提供{labels}(只填其一)",
+                f"{first}: give exactly one of {', '.join(group)}",
+            )
     return _Inputs(values, defaults_used)
 
 
@@ -653,18 +703,22 @@ def _monthly_contribution(spec: KindSpec, inp: _Inputs) -> CalcResult:
     details: dict[str, Any] = {"monthly": float(monthly)}
     inputs: dict[str, Any] = {"base": float(money(base)), "rate": float(rate)}
     sentence = f"按缴费基数{format_money(base)}元、费率{format_rate(rate)}计算,每月应缴{format_money(monthly)}元。"
+    result, unit = monthly, spec.unit
+    assumptions = [
+        "缴费基数和费率按各市政策执行,此处按您提供的数值计算(文章001的例子:基数下限4340元、费率4%)。",
+        "金额四舍五入到分。",
+    ]
     if months is not None:
+        # The question asked for a total over several months: that total is the result.
         total = monthly * months
+        result, unit = total, "元"
         details["months"] = months
         details["total"] = float(total)
         inputs["months"] = months
         formula += f";{format_money(monthly)} × {months}个月 = {format_money(total)}"
         sentence = sentence[:-1] + f",{months}个月合计{format_money(total)}元。"
-    assumptions = [
-        "缴费基数和费率按各市政策执行,此处按您提供的数值计算(文章001的例子:基数下限4340元、费率4%)。",
-        "金额四舍五入到分;多个月合计按每月金额乘以月数。",
-    ]
-    calc = _calc(spec, inputs, formula, monthly, assumptions, details)
+        assumptions.append("给出月数时,结果为合计金额 = 每月金额(已四舍五入到分) × 月数;每月金额见details.monthly。")
+    calc = _calc(spec, inputs, formula, result, assumptions, details, unit=unit)
     return CalcResult(calc, (REF_MONTHLY_RULE, REF_MONTHLY_EXAMPLE), sentence)
 
 
@@ -764,37 +818,91 @@ def _late_fee(spec: KindSpec, inp: _Inputs) -> CalcResult:
     return CalcResult(calc, (REF_LATE_RATE, REF_LATE_PERSONAL), sentence)
 
 
+REFERENCE_SUBSIDY = Decimal(670)
+
+
 def _resident_premium(spec: KindSpec, inp: _Inputs) -> CalcResult:
     personal: Decimal = inp["personal"]
-    subsidy: Decimal = inp["subsidy"]
-    total = money(personal + subsidy)
-    total_monthly = money(total / 12)
+    subsidy: Decimal | None = inp["subsidy"]
+    persons: int = inp["persons"]
+    per_person = money(personal + (subsidy or 0))
+    total = per_person * persons
+    total_monthly = money(per_person / 12)
     personal_monthly = money(personal / 12)
-    inputs = {"personal": float(money(personal)), "subsidy": float(money(subsidy))}
-    formula = (
-        f"{format_money(personal)} + {format_money(subsidy)} = {format_money(total)};"
-        f"{format_money(total)} ÷ 12 = {format_money(total_monthly)}/月,"
-        f"个人部分 {format_money(personal)} ÷ 12 = {format_money(personal_monthly)}/月"
-    )
-    details = {
+    inputs: dict[str, Any] = {"personal": float(money(personal)), "persons": persons}
+    details: dict[str, Any] = {
+        "per_person": float(per_person),
         "total_monthly": float(total_monthly),
         "personal": float(money(personal)),
         "personal_monthly": float(personal_monthly),
-        "subsidy": float(money(subsidy)),
+        "personal_total": float(money(personal) * persons),
         "defaults_used": list(inp.defaults_used),
     }
     assumptions = ["居民医保一般一年缴费一次,折合每月金额仅供对比,四舍五入到分。"]
     if "personal" in inp.defaults_used:
         assumptions.append("个人缴费未提供,按文章002/003所列2025年度标准每人每年400元计算,各地标准不同。")
-    if "subsidy" in inp.defaults_used:
-        assumptions.append("财政补助未提供,按文章002所列“不低于670元”的下限670元计算。")
-    sentence = (
-        f"居民医保个人缴费{format_money(personal)}元加财政补助{format_money(subsidy)}元,每年合计{format_money(total)}元,"
-        f"折合每月约{format_money(total_monthly)}元;其中个人每年实际缴纳{format_money(personal)}元,"
-        f"折合每月约{format_money(personal_monthly)}元。"
+    times = f" × {persons}" if persons != 1 else ""
+    who = f"{persons}人" if persons != 1 else ""
+    if subsidy is not None:
+        inputs["subsidy"] = float(money(subsidy))
+        details["subsidy"] = float(money(subsidy))
+        formula = f"({format_money(personal)} + {format_money(subsidy)}){times} = {format_money(total)}"
+        sentence = (
+            f"居民医保个人缴费{format_money(personal)}元加财政补助{format_money(subsidy)}元,"
+            f"{who}每年合计{format_money(total)}元"
+        )
+    else:
+        # What residents pay themselves; the subsidy is paid by the state (文章000: 居民本人缴费,政府补贴).
+        with_ref = money(personal + REFERENCE_SUBSIDY)
+        details["reference_subsidy"] = float(REFERENCE_SUBSIDY)
+        details["per_person_with_reference_subsidy"] = float(with_ref)
+        formula = f"{format_money(personal)}{times} = {format_money(total)}" if persons != 1 else "个人缴费"
+        sentence = f"居民医保个人缴费每人每年{format_money(personal)}元,{who}每年共缴{format_money(total)}元"
+        assumptions.append(
+            "未提供财政补助,结果只含个人缴纳部分;文章002所列财政补助不低于670元,"
+            f"连同补助每人每年约{format_money(with_ref)}元(仅供参考,不是您要缴的钱)。"
+        )
+    formula += (
+        f";每人 {format_money(per_person)} ÷ 12 = {format_money(total_monthly)}/月,"
+        f"个人部分 {format_money(personal)} ÷ 12 = {format_money(personal_monthly)}/月"
     )
+    sentence += f",每人折合每月约{format_money(total_monthly)}元"
+    if subsidy is not None:
+        sentence += f"(个人部分每月约{format_money(personal_monthly)}元)"
+    sentence += "。"
     calc = _calc(spec, inputs, formula, total, assumptions, details)
     return CalcResult(calc, (REF_RESIDENT_TOTAL, REF_RESIDENT_PERSONAL, REF_RESIDENT_SUBSIDY), sentence)
+
+
+def _resident_waiting_period(spec: KindSpec, inp: _Inputs) -> CalcResult:
+    base: int = inp["base_months"]
+    per_year: int = inp["per_year_months"]
+    extra: Decimal | None = inp["extra_years"]
+    break_years: Decimal | None = inp["break_years"]
+    assumptions: list[str] = []
+    inputs: dict[str, Any] = {"base_months": base, "per_year_months": per_year}
+    if extra is None:
+        assert break_years is not None
+        inputs["break_years"] = _num_out(break_years)
+        # Resident insurance is paid per year: a part year without cover counts as a year.
+        whole_break = break_years.to_integral_value(rounding=ROUND_CEILING)
+        extra = max(whole_break - 1, Decimal(0))
+        assumptions.append(
+            f"断保{_plain(break_years)}年:第一年对应基础等待期,多断保年数 = {_plain(whole_break)} − 1 = {_plain(extra)}"
+            "(居民医保按年缴费,不满一年按一年计)。"
+        )
+    else:
+        inputs["extra_years"] = _num_out(extra)
+    if extra != extra.to_integral_value():
+        raise CalcError("extra_years", "多断保的年数:请填写整年数", "extra_years: must be a whole number of years")
+    months = base + int(extra) * per_year
+    formula = f"{base} + {_plain(extra)} × {per_year} = {months}"
+    if "base_months" in inp.defaults_used or "per_year_months" in inp.defaults_used:
+        assumptions.append("按文章002:等待3个月,每多断保1年增加1个月(自2025年起,甘肃嘉峪关居民医保)。")
+    sentence = f"基础等待期{base}个月,多断保{_plain(extra)}年,每年增加{per_year}个月,待遇等待期共{months}个月。"
+    details = {"extra_years": _num_out(extra), "months": months}
+    calc = _calc(spec, inputs, formula, Decimal(months), assumptions, details)
+    return CalcResult(calc, (REF_002_WAIT,), sentence)
 
 
 def _years_to_retirement(spec: KindSpec, inp: _Inputs) -> CalcResult:
@@ -891,48 +999,51 @@ def _benefit_dates(spec: KindSpec, inp: _Inputs) -> CalcResult:
     notes: list[str] = []
     extra_refs: list[SourceRef] = []
 
-    def add(applies_to: str, rule: str, date: str, ref: SourceRef, date_to: str | None = None) -> None:
+    def add(applies_to: str, rule: str, wait: int, ref: SourceRef, wait_to: int | None = None) -> None:
+        """A month-granular rule: benefits from the payment month + ``wait`` (to + ``wait_to``)."""
         if not wanted(applies_to):
             return
         item: dict[str, Any] = {
             "rule": rule,
-            "date": date,
+            "date": pay.plus(wait),
             "source_doc": ref.doc_id,
             "quote": ref.quote,
             "applies_to": applies_to,
+            "wait_months": wait,
         }
-        if date_to is not None:
-            item["date_to"] = date_to
+        if wait_to is not None:
+            item["date_to"] = pay.plus(wait_to)
+            item["wait_months_to"] = wait_to
         rules.append(item)
 
     # 001 (职工医保): ≤3 months → the payment month; >3 → wait 3 months.
     if n <= 3:
-        add("职工", "中断3个月(含)以内:补缴后不设等待期,缴费当月即可享受", pay.plus(0), REF_001_SHORT)
+        add("职工", "中断3个月(含)以内:补缴后不设等待期,缴费当月即可享受", 0, REF_001_SHORT)
     else:
-        add("职工", "中断超过3个月:补缴后等待3个月", pay.plus(3), REF_001_LONG)
+        add("职工", "中断超过3个月:补缴后等待3个月", 3, REF_001_LONG)
     # 003: ≤3 months → next month; >3 → typically 6 months, possibly 1–6 months.
     if n <= 3:
-        add("通用", "断缴3个月以内:补缴后次月恢复", pay.plus(1), REF_003_SHORT)
+        add("通用", "断缴3个月以内:补缴后次月恢复", 1, REF_003_SHORT)
     else:
-        add("通用", "断缴超过3个月:等待期通常为六个月", pay.plus(6), REF_003_SIX)
-        add("通用", "断缴超过3个月:可能需等待1-6个月", pay.plus(1), REF_003_RANGE, date_to=pay.plus(6))
+        add("通用", "断缴超过3个月:等待期通常为六个月", 6, REF_003_SIX)
+        add("通用", "断缴超过3个月:可能需等待1-6个月", 1, REF_003_RANGE, wait_to=6)
     # 000: 居民医保 (first section) and 职工医保 (second section).
     if cumulative >= 6:
-        add("居民", "累计中断6个月:连续缴费满1年后恢复", pay.plus(12), REF_000_YEAR)
+        add("居民", "累计中断6个月:连续缴费满1年后恢复", 12, REF_000_YEAR)
     elif n >= 3:
-        add("居民", "连续中断3个月:连续缴费满6个月后恢复", pay.plus(6), REF_000_SIX)
+        add("居民", "连续中断3个月:连续缴费满6个月后恢复", 6, REF_000_SIX)
     else:
         notes.append("文章000:连续中断不足3个月且累计不足6个月,未达到停止享受待遇的条件,该文未给恢复日期。")
     if n >= 3:
-        add("职工", "职工医保中断三个月以上:连续交费6个月以后恢复", pay.plus(6), REF_000_EMPLOYEE)
+        add("职工", "职工医保中断三个月以上:连续交费6个月以后恢复", 6, REF_000_EMPLOYEE)
     # 004 (居民医保): the third natural month counting the payment month.
-    add("居民", "补缴后从缴费月起的第三个自然月恢复", pay.plus(2), REF_004)
+    add("居民", "补缴后从缴费月起的第三个自然月恢复", 2, REF_004)
     # 002 (居民医保, from 2025): 3 months + 1 per extra year without cover.
     if pay.year >= 2025:
         break_years = -(-n // 12)
         wait = 3 + max(break_years - 1, 0)
         rule = f"未连续参保:等待3个月,每多断保1年加1个月(断保{break_years}年,等待{wait}个月)"
-        add("居民", rule, pay.plus(wait), REF_002_WAIT)
+        add("居民", rule, wait, REF_002_WAIT)
     else:
         notes.append("文章002的“等待3个月、每多断保1年加1个月”自2025年起施行,缴费时间早于2025年,未适用。")
     # 002 supplementary payment period: +90 days, not before 2025-04-01.
@@ -942,7 +1053,17 @@ def _benefit_dates(spec: KindSpec, inp: _Inputs) -> CalcResult:
         start = pay.first_day + _dt.timedelta(days=90)
         if pay.year == 2025:
             start = max(start, _SUPP_EARLIEST)
-        add("居民", "补充缴费期缴费:90天待遇等待期,最早2025年4月1日起", start.isoformat(), REF_002_SUPP)
+        if wanted("居民"):
+            rules.append(
+                {
+                    "rule": "补充缴费期缴费:90天待遇等待期,最早2025年4月1日起",
+                    "date": start.isoformat(),
+                    "source_doc": REF_002_SUPP.doc_id,
+                    "quote": REF_002_SUPP.quote,
+                    "applies_to": "居民",
+                    "wait_days": 90,
+                }
+            )
         extra_refs.append(REF_002_SUPP_PERIOD)
         if supplementary is None:
             notes.append("缴费日期在文章002所列2025年补充缴费期(1月1日至2月28日)内,按补充缴费期规则加算90天。")
@@ -989,6 +1110,7 @@ _HANDLERS: dict[str, Callable[[KindSpec, _Inputs], CalcResult]] = {
     "back_payment": _back_payment,
     "late_fee": _late_fee,
     "resident_premium": _resident_premium,
+    "resident_waiting_period": _resident_waiting_period,
     "years_to_retirement": _years_to_retirement,
     "benefit_dates": _benefit_dates,
 }

@@ -72,7 +72,10 @@ def test_monthly_values(base: Any, rate: Any, want: float) -> None:
 
 def test_monthly_with_months_total() -> None:
     c = compute("monthly_contribution", {"base": 4340, "rate": "4%", "months": "一年"}).calculation
-    assert c.details["total"] == 2083.20  # 173.60 × 12
+    assert c.result == 2083.20  # 173.60 × 12: the asked-for total is the result
+    assert c.unit == "元"
+    assert c.details["monthly"] == 173.60
+    assert c.details["total"] == 2083.20
     assert c.details["months"] == 12
     assert "173.60 × 12个月 = 2083.20" in c.formula
 
@@ -152,24 +155,58 @@ def test_late_fee_values(params: dict[str, Any], want: float) -> None:
 # ----------------------------------------------------------------------------- resident_premium
 
 
-def test_resident_premium_defaults() -> None:
-    r = compute("resident_premium", {})
+def test_resident_premium_stated_subsidy() -> None:
+    r = compute("resident_premium", {"personal": 400, "subsidy": 670})
     c = r.calculation
     assert c.result == 1070.00
     assert c.unit == "元/年"
     assert c.details["total_monthly"] == 89.17  # 1070 / 12 = 89.1666…
     assert c.details["personal_monthly"] == 33.33  # 400 / 12 = 33.333…
-    assert c.details["defaults_used"] == ["personal", "subsidy"]
-    assert any("400" in a for a in c.assumptions) and any("670" in a for a in c.assumptions)
+    assert c.formula.startswith("(400.00 + 670.00) = 1070.00")
     assert SourceRef("003_4866c6536e7694db", "个人缴费400元+补助670元=全额1070元") in r.refs
+    assert "1070.00" in r.sentence and "89.17" in r.sentence and "33.33" in r.sentence
 
 
-def test_resident_premium_given() -> None:
-    c = compute("resident_premium", {"personal": "380元", "subsidy": 640}).calculation
-    assert c.result == 1020.00
+def test_resident_premium_defaults_to_what_residents_pay() -> None:
+    c = compute("resident_premium", {}).calculation
+    assert c.result == 400.00  # 2025 个人缴费; the 670 subsidy is paid by the state
+    assert c.details["defaults_used"] == ["personal", "persons"]
+    assert c.details["per_person_with_reference_subsidy"] == 1070.00
+    assert c.details["personal_monthly"] == 33.33
+    assert any("400" in a for a in c.assumptions) and any("670" in a for a in c.assumptions)
+
+
+def test_resident_premium_household() -> None:
+    c = compute("resident_premium", {"personal": "400元", "persons": 3}).calculation
+    assert c.result == 1200.00  # 3 × 400
+    assert c.formula.startswith("400.00 × 3 = 1200.00")
+    c = compute("resident_premium", {"personal": 380, "subsidy": 640, "persons": "2"}).calculation
+    assert c.result == 2040.00  # (380 + 640) × 2
+    assert c.details["per_person"] == 1020.00
     assert c.details["total_monthly"] == 85.00
     assert c.details["personal_monthly"] == 31.67  # 31.666…
-    assert c.details["defaults_used"] == []
+
+
+# ----------------------------------------------------------------------------- resident_waiting_period
+
+
+@pytest.mark.parametrize(
+    ("params", "want"),
+    [
+        ({"extra_years": 2}, 5),  # 3 + 2 × 1
+        ({"extra_years": 0}, 3),
+        ({"extra_years": "两年"}, 5),
+        ({"break_years": 1}, 3),  # the first year is the base
+        ({"break_years": 3}, 5),
+        ({"break_years": "一年半"}, 4),  # a part year counts as a year
+        ({"extra_years": 2, "base_months": 2, "per_year_months": 2}, 6),
+    ],
+)
+def test_resident_waiting_period(params: dict[str, Any], want: int) -> None:
+    r = compute("resident_waiting_period", params)
+    assert r.calculation.result == want
+    assert r.calculation.unit == "个月"
+    assert r.refs == (SourceRef("002_fd26648b1f8121fa", r.refs[0].quote),)
 
 
 # ----------------------------------------------------------------------------- years_to_retirement
@@ -307,6 +344,7 @@ def test_benefit_dates_rule_shape_and_assumptions() -> None:
     assert c.inputs["payment_month"] == "2025-03" and c.inputs["interruption_months"] == 4
     for rule in c.details["rules"]:
         assert {"rule", "date", "source_doc", "quote", "applies_to"} <= set(rule)
+        assert "wait_months" in rule or "wait_days" in rule
         assert rule["quote"] in raw_text(rule["source_doc"])
         assert rule["date"] >= "2025-03"
     assert any("第三个自然月" in a for a in c.assumptions)
@@ -330,6 +368,7 @@ EXAMPLE_PARAMS: dict[str, dict[str, Any]] = {
     "back_payment": {"months": 4, "wage": 8000},
     "late_fee": {"owed": 2000, "days": 30},
     "resident_premium": {},
+    "resident_waiting_period": {"break_years": 2},
     "years_to_retirement": {"paid_years": 18, "actual_years": 3},
     "benefit_dates": {"payment_month": "2025-01-10", "interruption_months": 14},
 }
@@ -364,7 +403,8 @@ def test_kinds_schema_is_json_and_complete() -> None:
     schema = kinds_schema()
     json.dumps(schema, ensure_ascii=False)
     assert set(schema) == {
-        "monthly_contribution", "back_payment", "late_fee", "resident_premium", "years_to_retirement", "benefit_dates",
+        "monthly_contribution", "back_payment", "late_fee", "resident_premium", "resident_waiting_period",
+        "years_to_retirement", "benefit_dates",
     }  # fmt: skip
     for kind, spec in schema.items():
         assert spec["label_zh"]
@@ -375,6 +415,7 @@ def test_kinds_schema_is_json_and_complete() -> None:
         assert required == list(KINDS[kind].required)
     assert KINDS["monthly_contribution"].required == ("base", "rate")
     assert KINDS["back_payment"].param("rate_low").default == D("0.10")
+    assert schema["resident_waiting_period"]["one_of"] == [["extra_years", "break_years"]]
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -413,6 +454,12 @@ def test_kinds_schema_is_json_and_complete() -> None:
         ("late_fee", {"owed": 2000, "days": 30, "daily_rate": "200%"}, "daily_rate"),
         ("resident_premium", {"personal": -400}, "personal"),
         ("resident_premium", {"subsidy": "abc"}, "subsidy"),
+        ("resident_premium", {"persons": 0}, "persons"),
+        ("resident_premium", {"persons": 1.5}, "persons"),
+        ("resident_premium", {"persons": 1000}, "persons"),
+        ("resident_waiting_period", {}, "extra_years"),
+        ("resident_waiting_period", {"extra_years": 1, "break_years": 2}, "break_years"),
+        ("resident_waiting_period", {"extra_years": "半年"}, "extra_years"),
         ("years_to_retirement", {"paid_years": 61}, "paid_years"),
         ("years_to_retirement", {"paid_years": -1}, "paid_years"),
         ("years_to_retirement", {"paid_years": "30天"}, "paid_years"),
@@ -457,7 +504,7 @@ def test_missing_param_message_is_the_prompt() -> None:
 
 def test_none_and_blank_mean_absent() -> None:
     c = compute("resident_premium", {"personal": None, "subsidy": " "}).calculation
-    assert c.result == 1070.00
+    assert c.result == 400.00
 
 
 # ----------------------------------------------------------------------------- properties
@@ -509,6 +556,8 @@ def test_back_payment_range_ordered_and_non_negative(wage: Decimal, months: int,
 def test_resident_premium_sum_and_monthly(personal: Decimal, subsidy: Decimal) -> None:
     c = compute("resident_premium", {"personal": personal, "subsidy": subsidy}).calculation
     assert D(repr(c.result)) == personal + subsidy
+    household = compute("resident_premium", {"personal": personal, "subsidy": subsidy, "persons": 3}).calculation
+    assert D(repr(household.result)) == 3 * (personal + subsidy)
     assert abs(D(repr(c.details["total_monthly"])) * 12 - (personal + subsidy)) <= D("0.06")
     assert two_decimals(c.details["total_monthly"]) and two_decimals(c.details["personal_monthly"])
 
