@@ -56,9 +56,20 @@ def corpus_hash(docs: list[Document]) -> str:
     return _hash([[d.doc_id, d.title, d.text, d.metadata] for d in docs])
 
 
+# The code that shapes chunks and tokens is part of the index's identity: changing a
+# cleaning rule or a synonym must trigger a rebuild even if the corpus is unchanged.
+_PIPELINE_FILES = ("clean.py", "chunk.py", "tokenize.py", "userdict.txt", "corpus.py")
+
+
+def pipeline_hash() -> str:
+    here = Path(__file__).parent
+    return hashlib.sha256(b"".join((here / f).read_bytes() for f in _PIPELINE_FILES)).hexdigest()
+
+
 def settings_hash(settings: Settings, model_signature: str) -> str:
     keys = ("chunk_min_chars", "chunk_target_chars", "chunk_max_chars", "ann_threshold")
-    return _hash({"model": model_signature, "format": store.FORMAT_VERSION, **{k: getattr(settings, k) for k in keys}})
+    return _hash({"model": model_signature, "format": store.FORMAT_VERSION, "pipeline": pipeline_hash(),
+                  **{k: getattr(settings, k) for k in keys}})
 
 
 def embed_with_cache(

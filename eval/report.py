@@ -1,0 +1,61 @@
+"""Write a run's report: Markdown + JSON + a bar chart, under var/reports/<timestamp>-<name>/."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from ingest.settings import PROJECT_ROOT
+
+REPORTS_DIR = PROJECT_ROOT / "var" / "reports"
+
+
+def report_dir(name: str) -> Path:
+    path = REPORTS_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    return head + "".join("| " + " | ".join(fmt(r.get(c)) for c in columns) + " |\n" for r in rows)
+
+
+def bar_chart(path: Path, series: dict[str, dict[str, float | None]], title: str, ylabel: str = "score") -> None:
+    """Grouped bars: one group per metric, one bar per system."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    systems = list(series)
+    metrics = list(dict.fromkeys(m for s in series.values() for m in s))
+    width = 0.8 / max(1, len(systems))
+    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(metrics) + 2), 4.2), dpi=120)
+    for i, name in enumerate(systems):
+        vals = [series[name].get(m) or 0.0 for m in metrics]
+        xs = [j + (i - (len(systems) - 1) / 2) * width for j in range(len(metrics))]
+        bars = ax.bar(xs, vals, width, label=name)
+        ax.bar_label(bars, labels=[f"{v:.2f}" for v in vals], fontsize=7, padding=1)
+    ax.set_xticks(range(len(metrics)), metrics, rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write(folder: Path, markdown: str, data: dict[str, Any]) -> None:
+    (folder / "report.md").write_text(markdown, encoding="utf-8")
+    (folder / "report.json").write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")

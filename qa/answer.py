@@ -1,0 +1,221 @@
+"""Compose an extractive answer: pick the few sentences that answer, cite each, note conflicts."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ingest.tokenize import canonical, content_words, tokenize
+
+from .conflict import break_condition, compatible, disagree, is_when_question, version_of
+from .models import Citation
+from .normalize import Query
+from .retrieve import Scored
+from .scope import GENERIC_TERMS
+from .sentences import Unit, split_units
+
+# Selection knobs, chosen on eval/questions.jsonl (see README "Figures").
+CHUNKS_CONSIDERED = 6
+MAX_UNITS = 4
+MAX_CHUNKS = 3
+KEEP_RATIO = 0.72  # keep units scoring at least this share of the best unit
+LEXICAL_WEIGHT = 0.6  # the rest is the chunk's retrieval score relative to the best chunk
+DUPLICATE_JACCARD = 0.6
+
+
+@dataclass(frozen=True)
+class Candidate:
+    unit: Unit
+    scored: Scored
+    rank: int
+    lexical: float
+    score: float
+
+
+@dataclass
+class Composition:
+    text: str
+    citations: list[Citation]
+    units: list[Candidate]
+    conflict: bool = False
+
+
+class TermWeights:
+    """IDF over the index's chunks: rare words count more when matching a question."""
+
+    def __init__(self, chunks: list[dict[str, Any]]):
+        df: dict[str, int] = {}
+        for c in chunks:
+            for t in set(tokenize(f"{c.get('heading', '')} {c['text']}")):
+                df[t] = df.get(t, 0) + 1
+        n = max(1, len(chunks))
+        self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        self.unknown = math.log(1 + (n + 0.5) / 0.5)
+
+    def __call__(self, term: str) -> float:
+        return self.idf.get(term, self.unknown)
+
+
+def _bigrams(text: str) -> set[str]:
+    text = re.sub(r"\W", "", text)
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def _near_duplicate(a: str, b: str) -> bool:
+    x, y = _bigrams(a), _bigrams(b)
+    return bool(x and y) and len(x & y) / len(x | y) >= DUPLICATE_JACCARD
+
+
+def _display(unit: Unit, chunk_heading_leaf: str) -> str:
+    """Sentence text, prefixed by a short condition heading such as 【断缴3个月以内】."""
+    ctx = unit.context
+    if ctx and len(ctx) <= 14 and ctx not in unit.text and ctx != chunk_heading_leaf[:0]:
+        return f"【{ctx}】{unit.text}"
+    return unit.text
+
+
+def candidates(query: Query, scored: list[Scored], weights: TermWeights) -> tuple[list[Candidate], set[str]]:
+    q_terms = set(tokenize(query.text))
+    total = sum(weights(t) for t in q_terms) or 1.0
+    top = scored[0].score if scored else 1.0
+    out: list[Candidate] = []
+    for rank, sc in enumerate(scored[:CHUNKS_CONSIDERED]):
+        c = sc.chunk
+        leaf = c["heading_path"][-1] if c.get("heading_path") else ""
+        prior = sc.score / top if top > 0 else 0.0
+        for unit in split_units(c["text"], c["start"], leaf):
+            terms = set(tokenize(f"{unit.context} {unit.text}"))
+            lexical = sum(weights(t) for t in q_terms & terms) / total
+            score = LEXICAL_WEIGHT * lexical + (1 - LEXICAL_WEIGHT) * prior
+            if unit.text.endswith((":", "：")):
+                score *= 0.5  # a lead-in ("…如下:") says nothing by itself
+            out.append(Candidate(unit, sc, rank, lexical, score))
+    out.sort(key=lambda c: (-c.score, c.rank, c.unit.position))
+    return out, q_terms
+
+
+def specific_terms(query: Query) -> set[str]:
+    """The words that say what exactly is asked: not generic domain words, digits or single characters."""
+    return {w for w in content_words(query.text) if len(w) >= 2 and w not in GENERIC_TERMS and not w.isdigit()}
+
+
+def specific_coverage(query: Query, chosen: list[Candidate], weights: TermWeights) -> float:
+    """Share (by IDF) of the question's specific words found in the chosen evidence."""
+    specific = specific_terms(query)
+    if not specific:
+        return 1.0
+    evidence = canonical(
+        " ".join(f"{c.scored.chunk.get('heading', '')} {c.unit.context} {c.unit.text}" for c in chosen).lower()
+    )
+    return sum(weights(t) for t in specific if t in evidence) / sum(weights(t) for t in specific)
+
+
+def pick(cands: list[Candidate]) -> list[Candidate]:
+    if not cands:
+        return []
+    best = cands[0].score
+    chosen: list[Candidate] = []
+    chunks: set[str] = set()
+    for c in cands:
+        if len(chosen) >= MAX_UNITS or c.score < KEEP_RATIO * best:
+            break
+        cid = c.scored.chunk["chunk_id"]
+        if cid not in chunks and len(chunks) >= MAX_CHUNKS:
+            continue
+        if any(_near_duplicate(c.unit.text, o.unit.text) for o in chosen):
+            continue
+        chosen.append(c)
+        chunks.add(cid)
+    return chosen
+
+
+def pick_versions(query: Query, cands: list[Candidate]) -> list[Candidate] | None:
+    """For a 'when' question whose evidence disagrees: each document's best stated version."""
+    if not is_when_question(query.text):
+        return None
+    wanted = break_condition(query.text)
+    best_lex = max((c.lexical for c in cands), default=0.0)
+    found: list[tuple[str, Candidate]] = []
+    seen_docs: set[str] = set()
+    for c in cands:
+        if c.lexical < 0.45 * best_lex:
+            continue
+        v = version_of(c.unit.text, c.unit.context)
+        if v is None or not compatible(v, wanted):
+            continue
+        doc = c.scored.chunk["doc_id"]
+        if doc in seen_docs:
+            continue
+        seen_docs.add(doc)
+        found.append((doc, c))
+    versions = [(doc, version_of(c.unit.text, c.unit.context)) for doc, c in found]
+    if not disagree([(d, v) for d, v in versions if v is not None]):
+        return None
+    return [c for _, c in found[:4]]
+
+
+def cite(chosen: list[Candidate], documents: dict[str, dict[str, Any]]) -> tuple[list[Citation], dict[str, int]]:
+    """One citation per chunk, numbered in order of first use."""
+    numbers: dict[str, int] = {}
+    highlights: dict[str, list[tuple[int, int]]] = {}
+    for c in chosen:
+        cid = c.scored.chunk["chunk_id"]
+        numbers.setdefault(cid, len(numbers) + 1)
+        highlights.setdefault(cid, []).append((c.unit.start, c.unit.end))
+    citations = []
+    for c in chosen:
+        ch = c.scored.chunk
+        n = numbers[ch["chunk_id"]]
+        if any(x.n == n for x in citations):
+            continue
+        meta = documents.get(ch["doc_id"], {}).get("metadata", {})
+        citations.append(
+            Citation(n=n, doc_id=ch["doc_id"], title=ch["title"], chunk_id=ch["chunk_id"], text=ch["text"],
+                     start=ch["start"], end=ch["end"], score=round(c.scored.score, 6),
+                     highlights=sorted(highlights[ch["chunk_id"]]), region=list(meta.get("regions", [])),
+                     date=meta.get("date"))
+        )
+    return citations, numbers
+
+
+def _region_note(query: Query, citations: list[Citation]) -> str:
+    if not query.regions:
+        return ""
+    asked = "、".join(query.regions)
+    others = [
+        c for c in citations
+        if c.region and "全国" not in c.region and not any(q in r or r in q for r in c.region for q in query.regions)
+    ]
+    general = [c for c in citations if not c.region or "全国" in c.region]
+    notes = []
+    for c in others:
+        notes.append(f"[{c.n}]出自{('、'.join(c.region))}的文章")
+    if general and not any(
+        any(q in r or r in q for r in c.region for q in query.regions) for c in citations
+    ):
+        notes.append("".join(f"[{c.n}]" for c in general) + "为全国通用的说明")
+    if not notes:
+        return ""
+    return f"(注:资料中没有专门针对{asked}的规定,{';'.join(notes)},{asked}的具体规定请以当地医保部门为准。)"
+
+
+def compose(query: Query, scored: list[Scored], weights: TermWeights,
+            documents: dict[str, dict[str, Any]]) -> Composition | None:
+    cands, q_terms = candidates(query, scored, weights)
+    if not cands:
+        return None
+    versions = pick_versions(query, cands)
+    chosen = versions or pick(cands)
+    citations, numbers = cite(chosen, documents)
+    if versions:
+        order = chosen
+        body = "".join(f"{_display(c.unit, '')}[{numbers[c.scored.chunk['chunk_id']]}]" for c in order)
+        text = f"各地规定不同,资料中的说法不一致:{body}具体以参保地医保经办机构的规定为准。"
+    else:
+        # Readable order: by citation number, then by position in the document.
+        order = sorted(chosen, key=lambda c: (numbers[c.scored.chunk["chunk_id"]], c.unit.start))
+        text = "".join(f"{_display(c.unit, '')}[{numbers[c.scored.chunk['chunk_id']]}]" for c in order)
+    text += _region_note(query, citations)
+    return Composition(text, citations, order, conflict=bool(versions))

@@ -1,0 +1,147 @@
+"""Hybrid retrieval: FAISS dense search and jieba BM25, fused, with a metadata preference."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ingest.embed import Embedder
+from ingest.settings import Settings
+from ingest.store import IndexData
+from ingest.tokenize import tokenize
+
+from .models import SearchHit
+from .normalize import Query
+
+# Metadata preference, applied as a multiplier on the fused score. Small on purpose:
+# it reorders near-ties (e.g. the 嘉峪关 article for a 嘉峪关 question) without
+# letting metadata outvote the text.
+REGION_MATCH_BOOST = 0.25
+OTHER_REGION_PENALTY = 0.10
+TYPE_MATCH_BOOST = 0.05
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A chunk with every score that went into its rank."""
+
+    index: int
+    chunk: dict[str, Any]
+    score: float  # fused, after metadata preference
+    dense: float  # cosine similarity to the query (0 if not a dense candidate)
+    bm25: float
+    dense_rank: int | None
+    bm25_rank: int | None
+
+
+class _LRU:
+    def __init__(self, size: int):
+        self.size, self.data, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            if key in self.data:
+                self.data.move_to_end(key)
+                return self.data[key]
+        return None
+
+    def put(self, key, value) -> None:
+        if self.size <= 0:
+            return
+        with self.lock:
+            self.data[key] = value
+            self.data.move_to_end(key)
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
+
+
+class HybridRetriever:
+    def __init__(self, data: IndexData, embedder: Embedder, settings: Settings):
+        self.data, self.embedder, self.settings = data, embedder, settings
+        self.chunks = data.chunks
+        self._query_cache = _LRU(settings.query_cache_size)
+        vocab = data.bm25.vocab_dict
+        self._vocab = set(vocab) if isinstance(vocab, dict) else set()
+        self._doc_regions = {
+            d: tuple(doc.get("metadata", {}).get("regions", ())) for d, doc in data.documents.items()
+        }
+
+    # -- the two sides -------------------------------------------------------------------
+    def embed_query(self, text: str) -> np.ndarray:
+        vec = self._query_cache.get(text)
+        if vec is None:
+            vec = self.embedder.encode([text])[0]
+            self._query_cache.put(text, vec)
+        return vec
+
+    def dense(self, text: str, k: int) -> list[tuple[int, float]]:
+        k = min(k, self.data.dense.ntotal)
+        if k <= 0:
+            return []
+        scores, ids = self.data.dense.search(self.embed_query(text)[None, :], k)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def bm25(self, text: str, k: int) -> list[tuple[int, float]]:
+        tokens = [t for t in tokenize(text) if t in self._vocab]
+        k = min(k, len(self.chunks))
+        if not tokens or k <= 0:
+            return []
+        ids, scores = self.data.bm25.retrieve([tokens], k=k, show_progress=False, n_threads=1)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
+
+    # -- fusion -----------------------------------------------------------------------------
+    def fuse(self, dense: list[tuple[int, float]], sparse: list[tuple[int, float]]) -> dict[int, float]:
+        s = self.settings
+        fused: dict[int, float] = {}
+        if s.fusion == "rrf":
+            for weight, ranked in ((s.dense_weight, dense), (s.bm25_weight, sparse)):
+                for rank, (i, _) in enumerate(ranked):
+                    fused[i] = fused.get(i, 0.0) + weight / (s.rrf_k + rank + 1)
+        else:  # weighted sum of min-max normalised scores
+            for weight, ranked in ((s.dense_weight, dense), (s.bm25_weight, sparse)):
+                if not ranked:
+                    continue
+                vals = [v for _, v in ranked]
+                lo, hi = min(vals), max(vals)
+                for i, v in ranked:
+                    fused[i] = fused.get(i, 0.0) + weight * ((v - lo) / (hi - lo) if hi > lo else 1.0)
+        return fused
+
+    def _preference(self, chunk: dict[str, Any], query: Query) -> float:
+        factor = 1.0
+        if query.regions:
+            regions = self._doc_regions.get(chunk["doc_id"], ())
+            if any(r in q or q in r for r in regions for q in query.regions):
+                factor += REGION_MATCH_BOOST
+            elif regions and "全国" not in regions:
+                factor -= OTHER_REGION_PENALTY
+        if query.insurance_types:
+            where = chunk.get("heading", "") + chunk["text"][:80]
+            if any(t in where for t in query.insurance_types):
+                factor += TYPE_MATCH_BOOST
+        return factor
+
+    def search(self, query: Query, top_k: int) -> list[Scored]:
+        n = max(self.settings.candidates, top_k)
+        dense, sparse = self.dense(query.text, n), self.bm25(query.text, n)
+        fused = self.fuse(dense, sparse)
+        d_rank = {i: r for r, (i, _) in enumerate(dense)}
+        b_rank = {i: r for r, (i, _) in enumerate(sparse)}
+        d_score, b_score = dict(dense), dict(sparse)
+        out = [
+            Scored(i, self.chunks[i], f * self._preference(self.chunks[i], query), d_score.get(i, 0.0),
+                   b_score.get(i, 0.0), d_rank.get(i), b_rank.get(i))
+            for i, f in fused.items()
+        ]
+        out.sort(key=lambda s: (-s.score, s.index))
+        return out[:top_k]
+
+
+def to_hit(s: Scored) -> SearchHit:
+    c = s.chunk
+    return SearchHit(doc_id=c["doc_id"], chunk_id=c["chunk_id"], title=c["title"], text=c["text"],
+                     start=c["start"], end=c["end"], score=round(s.score, 6), heading=c.get("heading", ""))

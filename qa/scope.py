@@ -1,0 +1,92 @@
+"""Is a question inside what the corpus covers? Rules first, evidence second.
+
+The service covers 医保 (basic medical insurance): interruption, back payment,
+restoring coverage, waiting periods, contribution standards. Other insurance and
+other money matters share words with it (断缴, 补交, 滞纳金), so a shared word
+alone never makes a question in scope.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Topics the corpus does not cover. Each is a kind of question, not a question.
+OUT_OF_SCOPE = {
+    "住房公积金": re.compile(r"公积金"),
+    "车险等商业保险": re.compile(
+        r"车险|交强险|商业险|商业保险|车损|保险公司|寿险|重疾险|意外险|百万医疗|惠民保|惠医保"
+    ),
+    "信用卡与贷款": re.compile(r"信用卡|花呗|借呗|白条|网贷|贷款|房贷|车贷|逾期还款"),
+    "水电燃气话费": re.compile(r"电费|水费|燃气费|煤气费|话费|物业费|宽带|停机|手机欠费"),
+    "税务": re.compile(r"个税|所得税|纳税|退税|报税|税率|发票"),
+    "天气": re.compile(r"天气|气温|下雨|下雪|台风"),
+    "医院与就医推荐": re.compile(r"哪家医院|医院哪家|哪个医院|三甲医院|挂号|哪个科|看什么科|怎么治|吃什么药"),
+    "养老保险与养老金": re.compile(r"养老金|养老保险|退休金|退休工资|基础养老金"),
+    "失业与工伤保险": re.compile(r"失业金|失业保险|工伤"),
+    "其他": re.compile(r"股票|理财|彩票|高考|考研|签证|护照|驾照|违章|罚单|房租|快递|外卖"),
+}
+
+# Saying 医保 explicitly keeps a question in scope even if it also names another topic
+# ("公积金和医保断缴有什么区别" is answered for the 医保 part).
+MEDICAL = re.compile(r"医保|医疗保险|社保|城乡居民医保|职工医保|新农合|合作医疗|医疗保障|参保")
+
+# Words that tie a question to the corpus's subject.
+DOMAIN = re.compile(
+    r"医保|医疗保险|社保|参保|断缴|断交|断保|中断|停保|补缴|补交|续保|续缴|续交|待遇|等待期|报销|缴费|交费|"
+    r"灵活就业|城乡居民|职工|新农合|合作医疗|滞纳金|缴费基数|费率|个人账户|统筹|恢复"
+)
+
+# Question words that add nothing to what is asked about; with the domain words
+# they form the "generic" part of a question. What remains must be found in the evidence.
+GENERIC_TERMS = frozenset(
+    "医保 社保 医疗 保险 参保 断缴 补缴 续保 缴费 交费 交 缴 办 办理 怎么办 怎么 怎样 如何 什么 哪些 多久 多长 时间 "
+    "可以 能否 是否 需要 应该 一下 请问 问 情况 问题 规定 政策 现在 已经 之后 以后 后 了 吗 呢 个 月 年 天 "
+    "城乡居民医保 城乡 居民 职工医保 职工 灵活就业 人员 个人 单位 我 我的 自己 家里 想 要 会 有 没有 还 再 "
+    "恢复 享受 待遇 报销 影响 流程 手续 方式 方法 步骤 什么时候 多少 多少钱 钱 居民医保 医保卡 时间 时候 "
+    "有没有 要求 不交 算不算 是不是 超过 错过 属于 一样 知道 需要 能领 会受 还会 后要 才能 不能 能用 用 交了 "
+    "断 断了 停 停了 重新 继续 开始 结束 最少 最多 至少 情况下 没给 给 交钱".split()
+)
+
+
+def out_of_scope_topic(text: str) -> str | None:
+    """The uncovered topic a question is about, or None."""
+    if MEDICAL.search(text):
+        return None
+    for topic, pattern in OUT_OF_SCOPE.items():
+        if pattern.search(text):
+            return topic
+    return None
+
+
+def has_domain_words(text: str) -> bool:
+    return bool(DOMAIN.search(text))
+
+
+REFUSAL_MESSAGE = (
+    "抱歉,这个问题超出了本服务的范围{reason}。本服务只回答基本医疗保险(医保)中断缴费相关的问题:"
+    "断缴后怎么补缴、如何恢复参保、补缴后多久恢复待遇(待遇等待期)、缴费标准和补缴金额计算等。"
+    "您可以换个问法,例如:“医保断缴3个月后怎么补缴?”"
+)
+
+
+def refusal_message(topic: str | None = None, *, no_evidence: bool = False) -> str:
+    if topic:
+        reason = f"(涉及{topic})"
+    elif no_evidence:
+        reason = "(资料中没有能回答它的内容)"
+    else:
+        reason = ""
+    return REFUSAL_MESSAGE.format(reason=reason)
+
+
+# "How much / how many" questions are answered only by evidence that states a number.
+ASKS_NUMBER = re.compile(r"多少|几[个年月天块元岁次]|百分之几|几成")
+HAS_NUMBER = re.compile(r"\d|[一二两三四五六七八九十]+(个月|年|天|元)|半年")
+
+
+def asks_number(text: str) -> bool:
+    return bool(ASKS_NUMBER.search(text))
+
+
+def states_number(text: str) -> bool:
+    return bool(HAS_NUMBER.search(re.sub(r"\[\d+\]", "", text)))
