@@ -348,8 +348,8 @@ KINDS: dict[str, KindSpec] = {
             "benefit_dates", "待遇恢复时间", "benefit dates", "日期", "缴费月 + 各文章规定的等待期",
             (
                 ParamSpec(
-                    "payment_month", "month", True, "补缴/缴费时间(年月,可含日)", "请提供补缴(缴费)的年月,如2025-03",
-                    help_zh="YYYY-MM 或 YYYY-MM-DD",
+                    "payment_month", "month", False, "补缴/缴费时间(年月,可含日)", "请提供补缴(缴费)的年月,如2025-03",
+                    help_zh="YYYY-MM 或 YYYY-MM-DD;不填则只给出相对缴费月的等待时间",
                 ),
                 ParamSpec(
                     "interruption_months", "months", True, "连续中断月数", "请提供医保中断(断缴)了几个月",
@@ -979,8 +979,14 @@ BENEFIT_ASSUMPTIONS = (
 )
 
 
+def when_zh(wait: int) -> str:
+    """A wait relative to the payment month, in words: 0 → 缴费当月, 1 → 缴费次月, 3 → 缴费月+3个月."""
+    return {0: "缴费当月", 1: "缴费次月"}.get(wait, f"缴费月+{wait}个月")
+
+
 def _benefit_dates(spec: KindSpec, inp: _Inputs) -> CalcResult:
-    pay: _Month = inp["payment_month"]
+    # Without a payment month every rule is still given as a wait relative to it.
+    pay: _Month | None = inp["payment_month"]
     n: int = inp["interruption_months"]
     cumulative: int = inp["cumulative_months"] or n
     if cumulative < n:
@@ -1005,15 +1011,17 @@ def _benefit_dates(spec: KindSpec, inp: _Inputs) -> CalcResult:
             return
         item: dict[str, Any] = {
             "rule": rule,
-            "date": pay.plus(wait),
+            "date": pay.plus(wait) if pay else None,
             "source_doc": ref.doc_id,
             "quote": ref.quote,
             "applies_to": applies_to,
             "wait_months": wait,
+            "when_zh": when_zh(wait),
         }
         if wait_to is not None:
-            item["date_to"] = pay.plus(wait_to)
+            item["date_to"] = pay.plus(wait_to) if pay else None
             item["wait_months_to"] = wait_to
+            item["when_zh"] = f"{when_zh(wait)}至{when_zh(wait_to)}"
         rules.append(item)
 
     # 001 (职工医保): ≤3 months → the payment month; >3 → wait 3 months.
@@ -1039,7 +1047,7 @@ def _benefit_dates(spec: KindSpec, inp: _Inputs) -> CalcResult:
     # 004 (居民医保): the third natural month counting the payment month.
     add("居民", "补缴后从缴费月起的第三个自然月恢复", 2, REF_004)
     # 002 (居民医保, from 2025): 3 months + 1 per extra year without cover.
-    if pay.year >= 2025:
+    if pay is None or pay.year >= 2025:
         break_years = -(-n // 12)
         wait = 3 + max(break_years - 1, 0)
         rule = f"未连续参保:等待3个月,每多断保1年加1个月(断保{break_years}年,等待{wait}个月)"
@@ -1047,27 +1055,30 @@ def _benefit_dates(spec: KindSpec, inp: _Inputs) -> CalcResult:
     else:
         notes.append("文章002的“等待3个月、每多断保1年加1个月”自2025年起施行,缴费时间早于2025年,未适用。")
     # 002 supplementary payment period: +90 days, not before 2025-04-01.
-    in_window = _SUPP_START <= pay.first_day <= _SUPP_END
+    in_window = pay is not None and _SUPP_START <= pay.first_day <= _SUPP_END
     use_supp = supplementary if supplementary is not None else (kind != "employee" and in_window)
     if use_supp and kind != "employee":
-        start = pay.first_day + _dt.timedelta(days=90)
-        if pay.year == 2025:
-            start = max(start, _SUPP_EARLIEST)
+        start: _dt.date | None = None
+        if pay is not None:
+            start = pay.first_day + _dt.timedelta(days=90)
+            if pay.year == 2025:
+                start = max(start, _SUPP_EARLIEST)
         if wanted("居民"):
             rules.append(
                 {
                     "rule": "补充缴费期缴费:90天待遇等待期,最早2025年4月1日起",
-                    "date": start.isoformat(),
+                    "date": start.isoformat() if start else None,
                     "source_doc": REF_002_SUPP.doc_id,
                     "quote": REF_002_SUPP.quote,
                     "applies_to": "居民",
                     "wait_days": 90,
+                    "when_zh": "缴费日+90天",
                 }
             )
         extra_refs.append(REF_002_SUPP_PERIOD)
         if supplementary is None:
             notes.append("缴费日期在文章002所列2025年补充缴费期(1月1日至2月28日)内,按补充缴费期规则加算90天。")
-        elif not in_window:
+        elif pay is not None and not in_window:
             notes.append("缴费日期不在文章002所列2025年补充缴费期(1月1日至2月28日)内,仍按您说明的补充缴费期计算。")
 
     if not rules:
@@ -1075,28 +1086,48 @@ def _benefit_dates(spec: KindSpec, inp: _Inputs) -> CalcResult:
             "insurance_type", "按所给条件没有适用的规定", "no rule in the articles applies to these inputs"
         )
 
-    starts = sorted(r["date"] for r in rules)
-    ends = sorted(r.get("date_to", r["date"]) for r in rules)
-    earliest, latest = starts[0], ends[-1]
-    conflict = len({(r["date"], r.get("date_to")) for r in rules}) > 1
-    head = f"缴费{pay.iso},连续中断{n}个月" + (f"(累计{cumulative}个月)" if cumulative != n else "")
-    formula = head + ":" + ";".join(
-        f"{r['source_doc'][:3]}→{r['date']}" + (f"~{r['date_to']}" if "date_to" in r else "") for r in rules
-    )
-    inputs: dict[str, Any] = {"payment_month": pay.iso, "interruption_months": n, "cumulative_months": cumulative}
+    month_waits = [r["wait_months"] for r in rules if "wait_months" in r]
+    month_waits_to = [r.get("wait_months_to", r["wait_months"]) for r in rules if "wait_months" in r]
+    min_wait = min(month_waits) if month_waits else None
+    max_wait = max(month_waits_to) if month_waits_to else None
+    conflict = len({(r.get("wait_months"), r.get("wait_months_to"), r.get("wait_days")) for r in rules}) > 1
+    head = f"连续中断{n}个月" + (f"(累计{cumulative}个月)" if cumulative != n else "")
+    type_zh = {"employee": "职工医保", "resident": "居民医保", None: "医保"}[kind]
+    inputs: dict[str, Any] = {"interruption_months": n, "cumulative_months": cumulative}
+    if pay is not None:
+        starts = sorted(r["date"] for r in rules)
+        ends = sorted(r.get("date_to") or r["date"] for r in rules)
+        earliest, latest = starts[0], ends[-1]
+        inputs["payment_month"] = pay.iso
+        formula = f"缴费{pay.iso}," + head + ":" + ";".join(
+            f"{r['source_doc'][:3]}→{r['date']}" + (f"~{r['date_to']}" if "date_to" in r else "") for r in rules
+        )
+        lead = f"{pay.iso}补缴、{type_zh}连续中断{n}个月:"
+    else:
+        earliest = latest = None
+        formula = head + ":" + ";".join(f"{r['source_doc'][:3]}→{r['when_zh']}" for r in rules)
+        lead = f"{type_zh}连续中断{n}个月后补缴:"
+        if min_wait is not None and max_wait is not None:
+            earliest, latest = when_zh(min_wait), when_zh(max_wait)
+        else:  # only the 90-day rule
+            earliest = latest = "缴费日+90天"
     if kind is not None:
         inputs["insurance_type"] = kind
     if supplementary is not None:
         inputs["supplementary"] = supplementary
-    type_zh = {"employee": "职工医保", "resident": "居民医保", None: "医保"}[kind]
     if conflict:
-        sentence = (
-            f"{pay.iso}补缴、{type_zh}连续中断{n}个月:各文章说法不一,最早{earliest}、最晚{latest}起恢复待遇,"
-            "具体以当地医保部门为准。"
-        )
+        sentence = f"{lead}各文章说法不一,最早{earliest}、最晚{latest}起恢复待遇,具体以当地医保部门为准。"
     else:
-        sentence = f"{pay.iso}补缴、{type_zh}连续中断{n}个月:按文章规定,{earliest}起恢复待遇。"
-    details = {"rules": rules, "earliest": earliest, "latest": latest, "conflict": conflict, "notes": notes}
+        sentence = f"{lead}按文章规定,{earliest}起恢复待遇。"
+    details = {
+        "rules": rules,
+        "earliest": earliest,
+        "latest": latest,
+        "min_wait_months": min_wait,
+        "max_wait_months": max_wait,
+        "conflict": conflict,
+        "notes": notes,
+    }
     refs: list[SourceRef] = []
     for ref in [SourceRef(r["source_doc"], r["quote"]) for r in rules] + extra_refs:
         if ref not in refs:

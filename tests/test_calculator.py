@@ -332,6 +332,25 @@ def test_benefit_dates_filters_by_insurance_type() -> None:
     assert all(x["applies_to"] in {"居民", "通用"} for rules in resident.values() for x in rules)
 
 
+def test_benefit_dates_without_payment_month_gives_relative_waits() -> None:
+    r = compute("benefit_dates", {"interruption_months": 4})
+    c = r.calculation
+    assert "payment_month" not in c.inputs
+    waits = {(x["source_doc"][:3], x["wait_months"], x.get("wait_months_to")) for x in c.details["rules"]}
+    assert waits == {
+        ("001", 3, None), ("003", 6, None), ("003", 1, 6), ("000", 6, None), ("004", 2, None), ("002", 3, None),
+    }  # fmt: skip
+    assert all(x["date"] is None for x in c.details["rules"])
+    assert (c.details["min_wait_months"], c.details["max_wait_months"]) == (1, 6)
+    assert (c.details["earliest"], c.details["latest"]) == ("缴费次月", "缴费月+6个月")
+    assert c.details["conflict"] is True
+    assert r.sentence == (
+        "医保连续中断4个月后补缴:各文章说法不一,最早缴费次月、最晚缴费月+6个月起恢复待遇,具体以当地医保部门为准。"
+    )
+    short = compute("benefit_dates", {"interruption_months": 2, "insurance_type": "employee"}).calculation
+    assert [x["when_zh"] for x in short.details["rules"]] == ["缴费当月", "缴费次月"]
+
+
 def test_benefit_dates_before_2025_skips_002() -> None:
     c = compute("benefit_dates", {"payment_month": "2024-06", "interruption_months": 4}).calculation
     assert not [x for x in c.details["rules"] if x["source_doc"].startswith("002")]
@@ -466,7 +485,6 @@ def test_kinds_schema_is_json_and_complete() -> None:
         ("years_to_retirement", {"paid_years": 10, "actual_years": 11}, "actual_years"),
         ("years_to_retirement", {"paid_years": 10, "required_years": 0}, "required_years"),
         ("years_to_retirement", {"paid_years": 10, "required_actual_years": 30}, "required_actual_years"),
-        ("benefit_dates", {"interruption_months": 4}, "payment_month"),
         ("benefit_dates", {"payment_month": "3月", "interruption_months": 4}, "payment_month"),
         ("benefit_dates", {"payment_month": "2025-13", "interruption_months": 4}, "payment_month"),
         ("benefit_dates", {"payment_month": "1800-01", "interruption_months": 4}, "payment_month"),
