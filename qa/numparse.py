@@ -250,7 +250,8 @@ _ISO_DATE_RE = re.compile(
 )
 _YEAR_ONLY_RE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*年(?!\s*[个多半])")
 _DURATION_RE = re.compile(
-    rf"(?:(?P<n>{_NUM})\s*(?P<more>多)?\s*(?:个\s*)?(?P<half>半)?\s*(?:个\s*)?(?P<more2>多)?\s*"
+    # Not an ordinal or a "which/every" (第一年, 哪一年, 每3个月) and not the tail of a longer number.
+    rf"(?:(?<![哪每第这那\d{_CN_CHARS}])(?P<n>{_NUM})\s*(?P<more>多)?\s*(?:个\s*)?(?P<half>半)?\s*(?:个\s*)?(?P<more2>多)?\s*"
     rf"(?P<u>年|月|天|日|周|星期|礼拜)(?P<half2>半)?(?P<more3>多)?)"
     rf"|(?:半\s*(?:个\s*)?(?P<hu>年|月))"
 )
