@@ -180,7 +180,7 @@ def _scope_topic(t: str) -> str | None:
 # Intent
 # --------------------------------------------------------------------------------------
 
-_PAY = r"[缴交付出]"
+_PAY = r"[缴交付出扣]"
 _ASK = re.compile(
     r"多少|几[个年月天号次]|几块|多久|多长|什么时候|啥时候|什么时间|何时|哪天|哪个月|哪一天|几月|"
     r"怎么算|咋算|如何算|如何计算|怎么计算|怎样计算|算一下|算算|帮我算|计算|一共|总共|合计|还差|差几|要[缴交]几|"
@@ -212,7 +212,7 @@ _EMPLOYEE = re.compile(r"职工|单位|公司|灵活就业|在职|上班|企业|
 _BACK = re.compile(r"补[缴交]|补[缴交]?多少|补的|补上|补齐|补回")
 _BACK_CONTEXT = re.compile(r"断[缴交了]|中断|停[缴交]|欠[缴交费]|漏[缴交]|没[缴交]|未[缴交]")
 # Money coming in (个人账户每月打进多少钱), not a contribution.
-_INCOMING = re.compile(r"打进|打入|划入|划拨|返还|到账|领|拿到|能拿|发多少")
+_INCOMING = re.compile(r"打进|打入|划入|划拨|返还|到账|领|拿到|能拿|发多少|报销|能报|报多少")
 _MONTHLY = re.compile(
     rf"每月|每个月|一个月|月{_PAY}|按月|月均|每年|一年|全年|一共|总共|合计|费率|基数|灵活就业|{_PAY}多少|{_PAY}几"
 )
@@ -240,7 +240,7 @@ def _choose_kind(t: str) -> str | None:
         return "resident_premium"
     if _BACK.search(t) or _BACK_CONTEXT.search(t):
         return "back_payment"
-    if _MONTHLY.search(t) and re.search(r"[缴交]|费率|基数", t) and not _INCOMING.search(t):
+    if _MONTHLY.search(t) and re.search(r"[缴交扣]|费率|基数|医保.{0,8}多少钱", t) and not _INCOMING.search(t):
         return "monthly_contribution"
     return None
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qa.calc_detect import CalcRequest, detect
 from qa.calculator import KINDS, CalcError
@@ -359,3 +361,52 @@ def test_every_complete_request_computes() -> None:
         assert r.complete
         result = r.compute()
         assert result.refs and result.sentence
+
+
+def test_deductions_and_incoming_money() -> None:
+    r = req("我一个月工资5000,医保每月扣多少,费率2%")
+    assert (r.kind, r.params) == ("monthly_contribution", {"base": D(5000), "rate": D("0.02")})
+    assert r.compute().calculation.result == 100.00
+    assert req("医保一个月多少钱").missing_names == ["base", "rate"]
+    for question in ("医保报销一个月多少钱", "医保每个月能报销多少钱", "住院能报多少"):
+        assert detect(question) is None, question
+
+
+# ----------------------------------------------------------------------------- properties
+
+
+def to_fullwidth(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(min_value=1000, max_value=60000),
+    st.decimals(min_value=D("0.5"), max_value=D("20"), places=1),
+    st.booleans(),
+)
+def test_monthly_question_round_trip(base: int, pct: Decimal, fullwidth: bool) -> None:
+    text = f"缴费基数{base}元,费率{pct}%,每月交多少?"
+    r = req(to_fullwidth(text) if fullwidth else text)
+    assert r.params == {"base": D(base), "rate": pct / 100}
+    want = (D(base) * pct / 100).quantize(D("0.01"), rounding="ROUND_HALF_UP")
+    assert D(repr(r.compute().calculation.result)) == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=1, max_value=600), st.integers(min_value=1, max_value=3650), st.booleans())
+def test_late_fee_question_round_trip(owed: int, days: int, spaces: bool) -> None:
+    sep = " " if spaces else ","
+    r = req(f"欠费{owed}元{sep}逾期{days}天{sep}滞纳金多少")
+    assert r.params == {"owed": D(owed), "days": D(days)}
+    want = (D(owed) * D("0.0005") * days).quantize(D("0.01"), rounding="ROUND_HALF_UP")
+    assert D(repr(r.compute().calculation.result)) == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=1, max_value=120), st.integers(min_value=1000, max_value=50000))
+def test_back_payment_question_round_trip(months: int, wage: int) -> None:
+    r = req(f"断缴{months}个月,月平均工资{wage}元,补缴多少钱")
+    assert r.params == {"months": D(months), "wage": D(wage)}
+    c = r.compute().calculation
+    assert D(repr(c.result)) == months * (D(wage) * D("0.10")).quantize(D("0.01"), rounding="ROUND_HALF_UP")
