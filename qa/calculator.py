@@ -7,7 +7,16 @@ the article body so it survives cleaning).
 
 Entry point: ``compute(kind, params) -> CalcResult``. ``KINDS`` describes each kind's
 parameters (name, type, required, default, Chinese label and prompt) so an API can
-validate ``{"kind", "params"}`` and a page can show labels.
+validate ``{"kind", "params"}`` and a page can show labels; ``kinds_schema()`` is the
+same as plain JSON data.
+
+Kinds: monthly_contribution (base × rate; with ``months`` the result is the total),
+back_payment (months × wage × rate, a 10%–12% range by default; result = lower bound),
+late_fee (owed × 万分之五 × days; 0 when the employer caused the break),
+resident_premium ((personal + subsidy) × persons; without a stated subsidy only what
+residents pay themselves), resident_waiting_period (3 + 1 per extra year without
+cover), years_to_retirement (against 25/5 years by default), benefit_dates (one
+date per article rule; without a payment month the waits are relative to it).
 
 Arithmetic is ``decimal.Decimal`` throughout; money is rounded to 0.01 with
 ROUND_HALF_UP. ``Calculation.result`` is a float made from the rounded Decimal,
