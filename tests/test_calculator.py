@@ -617,3 +617,27 @@ def test_format_helpers() -> None:
     assert format_rate(D("0.045")) == "4.5%"
     assert format_rate(D("0.10")) == "10%"
     assert format_rate(D("0.0005")) == "0.05%(万分之五)"
+
+
+junk = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-10**12, max_value=10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(alphabet=st.sampled_from(list("0123456789.,%-年月日天个半元块万千百十一二两三点分之 abc")), max_size=12),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(KINDS)), st.data())
+def test_any_junk_input_is_a_calc_error_or_a_result(kind: str, data: st.DataObject) -> None:
+    names = KINDS[kind].param_names
+    params = {name: data.draw(junk) for name in data.draw(st.lists(st.sampled_from(names), unique=True))}
+    try:
+        r = compute(kind, params)
+    except CalcError as err:
+        assert err.param in (*names, "params")
+        return
+    json.dumps(r.calculation.model_dump(mode="json"), ensure_ascii=False)
+    assert r.calculation.result is None or r.calculation.result >= 0
