@@ -36,6 +36,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "灵活就业": ("自由职业", "个体户", "灵活就业人员"),
     "线上": ("网上", "在线上", "网上办理"),
     "清0": ("清零", "归零", "作废"),
+    "支付": ("付款", "付钱", "交钱方式"),
 }
 # Canonical forms map to themselves so "待遇等待期" is not re-folded through "等待期".
 _CANON = {v: k for k, vs in SYNONYMS.items() for v in (k, *vs)}

@@ -23,6 +23,9 @@ MAX_CHUNKS = 3
 KEEP_RATIO = 0.72  # keep units scoring at least this share of the best unit
 LEXICAL_WEIGHT = 0.6  # the rest is the chunk's retrieval score relative to the best chunk
 DUPLICATE_JACCARD = 0.6
+# The articles often disagree or complement each other: when a second document has a
+# unit nearly as good as the best, one slot goes to it so the answer shows both.
+SECOND_SOURCE_RATIO = 0.85
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,10 @@ def pick(cands: list[Candidate]) -> list[Candidate]:
     if not cands:
         return []
     best = cands[0].score
+    first_doc = cands[0].scored.chunk["doc_id"]
+    second = next((c for c in cands if c.scored.chunk["doc_id"] != first_doc), None)
+    if second is not None and second.score >= SECOND_SOURCE_RATIO * best and second not in cands[:MAX_UNITS - 1]:
+        cands = [*cands[: MAX_UNITS - 1], second, *(c for c in cands[MAX_UNITS - 1 :] if c is not second)]
     chosen: list[Candidate] = []
     chunks: set[str] = set()
     for c in cands:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from ingest.store import IndexData
 
 from . import calculator
+from .calc_detect import CalcRequest, detect
 from .models import Calculation, Citation
 from .normalize import Query
-from .retrieve import HybridRetriever
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,14 @@ class CalcAnswer:
     text: str
     citations: list[Citation]
     calculation: Calculation
+
+
+def _value(v: Any) -> Any:
+    return float(v) if isinstance(v, Decimal) else v
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: _value(v) for k, v in params.items()}
 
 
 def locate(ref: calculator.SourceRef, data: IndexData) -> tuple[dict[str, Any], int, int] | None:
@@ -60,5 +70,90 @@ def cite_refs(refs: list[calculator.SourceRef], data: IndexData) -> tuple[list[C
     return list(by_chunk.values()), numbers
 
 
-def answer_calculation(query: Query, data: IndexData, retriever: HybridRetriever) -> CalcAnswer | None:
-    return None
+def _rule_lines(calc: Calculation, number_of: dict[tuple[str, str], int]) -> str:
+    """Each rule's own date with its own citation, for kinds whose sources disagree."""
+    parts = []
+    for rule in calc.details.get("rules", []):
+        n = number_of.get((rule.get("source_doc"), rule.get("quote")))
+        when = rule.get("date") or rule.get("when_zh", "")
+        if rule.get("date") and rule.get("date_to"):
+            when = f"{when}至{rule['date_to']}"
+        marker = f"[{n}]" if n else ""
+        parts.append(f"{rule.get('rule', '')}→{when}{marker}")
+    return ("各文章的规则:" + ";".join(parts) + "。") if parts else ""
+
+
+def answer_calculation(query: Query, data: IndexData) -> CalcAnswer | None:
+    """A calculated (or calculation-prompting) answer, or None when the question isn't numeric.
+
+    A request with no stated values at all returns None too: a retrieved answer serves
+    such a question better, and the service appends the prompts (see ``missing_prompt``).
+    """
+    req = detect(query.text, today=date.today())
+    if req is None or req.out_of_scope or not req.has_numbers:
+        return None
+    spec = calculator.KINDS[req.kind]
+    if req.missing:
+        return _ask_for_missing(req, data)
+    try:
+        result = req.compute()
+    except calculator.CalcError as exc:
+        calc = Calculation(kind=req.kind, formula=spec.formula_zh, inputs=_jsonable(req.params), result=None,
+                           unit=spec.unit, assumptions=[exc.message_zh], missing=[exc.param])
+        return CalcAnswer(f"无法计算:{exc.message_zh}", [], calc)
+    citations, numbers = cite_refs(list(result.refs), data)
+    number_of = {(r.doc_id, r.quote): n for r, n in zip(result.refs, numbers)}
+    calc = result.calculation.model_copy(update={"sources": sorted(set(numbers))})
+    if "rules" in calc.details:
+        text = result.sentence + _rule_lines(calc, number_of)
+    else:
+        # The rule itself, quoted, so the answer shows what the number rests on.
+        basis = [f"{r.quote}[{number_of[(r.doc_id, r.quote)]}]" for r in dict.fromkeys(result.refs)
+                 if (r.doc_id, r.quote) in number_of]
+        text = result.sentence + ("依据:" + ";".join(basis) + "。" if basis else "")
+    text += f"计算式:{calc.formula}。"
+    return CalcAnswer(text, citations, calc)
+
+
+# The passages each kind's formula rests on, quoted when inputs are missing.
+RULE_REFS: dict[str, tuple[calculator.SourceRef, ...]] = {
+    "monthly_contribution": (calculator.REF_MONTHLY_RULE,),
+    "back_payment": (calculator.REF_BACK_FORMULA,),
+    "late_fee": (calculator.REF_LATE_RATE,),
+    "resident_premium": (calculator.REF_RESIDENT_PERSONAL, calculator.REF_RESIDENT_SUBSIDY),
+    "years_to_retirement": (calculator.REF_YEARS_25,),
+    "resident_waiting_period": (calculator.REF_002_WAIT,),
+    "benefit_dates": (calculator.REF_001_LONG, calculator.REF_003_SIX, calculator.REF_004),
+}
+
+def _ask_for_missing(req: CalcRequest, data: IndexData) -> CalcAnswer:
+    spec = calculator.KINDS[req.kind]
+    rules = RULE_REFS.get(req.kind, ())
+    citations, numbers = cite_refs([*rules, *(e.ref for e in req.examples)], data)
+    rule_numbers, numbers = numbers[: len(rules)], numbers[len(rules) :]
+    text = f"要计算{spec.label_zh},还需要您提供:" + ";".join(m.prompt_zh for m in req.missing) + "。"
+    if rules:
+        text += "计算依据:" + ";".join(f"{r.quote}[{n}]" for r, n in zip(rules, rule_numbers)) + "。"
+    if req.examples:
+        shown = [f"{e.label_zh}[{n}]" for e, n in zip(req.examples, numbers)]
+        text += "资料中的参考(仅为示例,不是您的数据):" + ";".join(shown) + "。"
+    calc = Calculation(kind=req.kind, formula=spec.formula_zh, inputs=_jsonable(req.params), result=None,
+                       unit=spec.unit, sources=sorted({*rule_numbers, *numbers}), assumptions=list(req.assumptions),
+                       missing=[m.name for m in req.missing],
+                       details={"examples": [{"param": e.param, "value": _value(e.value), "label": e.label_zh}
+                                             for e in req.examples]})
+    return CalcAnswer(text, citations, calc)
+
+
+def missing_prompt(query: Query) -> str:
+    """For a numeric question that stated no values: what to give for a personal calculation."""
+    req = detect(query.text)
+    if req is None or req.out_of_scope or req.has_numbers or not req.missing:
+        return ""
+    spec = calculator.KINDS[req.kind]
+    return f"如需按您的情况计算{spec.label_zh},请提供:" + ";".join(m.prompt_zh for m in req.missing) + "。"
+
+
+def is_out_of_scope_calculation(query: Query) -> str | None:
+    req = detect(query.text)
+    return req.scope_topic if req is not None and req.out_of_scope else None

@@ -9,7 +9,7 @@ from ingest.chunk import heading_kind
 
 _SENT_END = re.compile(r"[^。！？!?；;]+[。！？!?；;]*")
 _BULLET = re.compile(r"^(?:[•·●◆■▪\-*–—]\s*|\d{1,2}\s*[、.．]\s*|[（(][一二三四五六七八九十]+[)）]\s*)")
-SHORT_ITEM = 30  # list items shorter than this are read together ("身份证、社保卡、银行卡")
+SHORT_ITEM = 40  # list items shorter than this are read together ("身份证、社保卡、银行卡")
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Unit:
 def split_units(chunk_text: str, chunk_start: int, context: str = "") -> list[Unit]:
     """Units in reading order; ``context`` is the heading the chunk starts under."""
     units: list[Unit] = []
+    context = _BULLET.sub("", context)
     pos = 0
     items: list[tuple[str, int, int]] = []
 
@@ -45,7 +46,7 @@ def split_units(chunk_text: str, chunk_start: int, context: str = "") -> list[Un
         lead = line_start + (len(line) - len(line.lstrip()))
         if heading_kind(stripped) is not None:
             flush_items()
-            context = stripped.rstrip(":：")
+            context = _BULLET.sub("", stripped).rstrip(":：")
             continue
         marker = _BULLET.match(stripped)
         body = stripped[marker.end() :] if marker else stripped

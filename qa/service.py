@@ -12,7 +12,7 @@ from ingest.store import IndexData, IndexLoadError, load_index
 
 from . import calculator
 from .answer import TermWeights, compose, specific_coverage
-from .calc_answer import answer_calculation
+from .calc_answer import answer_calculation, is_out_of_scope_calculation, missing_prompt
 from .models import Answer, Calculation, SearchHit
 from .normalize import Query, normalise_question
 from .retrieve import HybridRetriever, to_hit
@@ -79,7 +79,7 @@ class QAService:
             timings["total"] = round((time.perf_counter() - t0) * 1000, 2)
             return Answer(question=query.original, timings_ms=timings, **kw)
 
-        topic = out_of_scope_topic(query.text)
+        topic = out_of_scope_topic(query.text) or is_out_of_scope_calculation(query)
         if topic:
             return done(answer=refusal_message(topic), refused=True)
 
@@ -88,7 +88,7 @@ class QAService:
         timings["retrieve"] = round((time.perf_counter() - t) * 1000, 2)
 
         t = time.perf_counter()
-        calc = answer_calculation(query, self.data, self.retriever)
+        calc = answer_calculation(query, self.data)
         if calc is not None:
             timings["calculate"] = round((time.perf_counter() - t) * 1000, 2)
             return done(answer=calc.text, refused=False, citations=calc.citations, calculation=calc.calculation)
@@ -108,7 +108,8 @@ class QAService:
             return done(answer=refusal_message(no_evidence=True), refused=True)
         if asks_number(query.text) and not states_number(comp.text):
             return done(answer=refusal_message(no_evidence=True), refused=True)
-        return done(answer=comp.text, refused=False, citations=comp.citations, conflict=comp.conflict)
+        return done(answer=comp.text + missing_prompt(query), refused=False, citations=comp.citations,
+                    conflict=comp.conflict)
 
     def calculate(self, kind: str, params: dict[str, Any]) -> Calculation:
         """Direct calculation with named parameters; raises calculator.CalcError on bad input."""
