@@ -9,7 +9,8 @@ from typing import Any
 
 from ingest.tokenize import canonical, content_words, tokenize
 
-from .conflict import break_condition, compatible, disagree, is_when_question, version_of
+from . import quantity
+from .conflict import Version, break_condition, compatible, disagree, is_when_question, version_of
 from .models import Citation
 from .normalize import Query
 from .retrieve import Scored
@@ -20,12 +21,18 @@ from .sentences import Unit, split_units
 CHUNKS_CONSIDERED = 6
 MAX_UNITS = 4
 MAX_CHUNKS = 3
-KEEP_RATIO = 0.72  # keep units scoring at least this share of the best unit
+KEEP_RATIO = 0.72
+# A unit that states the kind of quantity asked for (元 for 多少钱, % for 比例 …).
+QUANTITY_BONUS = 1.25  # keep units scoring at least this share of the best unit
 LEXICAL_WEIGHT = 0.6  # the rest is the chunk's retrieval score relative to the best chunk
 DUPLICATE_JACCARD = 0.6
 # The articles often disagree or complement each other: when a second document has a
 # unit nearly as good as the best, one slot goes to it so the answer shows both.
 SECOND_SOURCE_RATIO = 0.85
+# A document's statement counts as a version if its unit matches the question at
+# least this well relative to the best unit; at most MAX_VERSIONS are listed.
+VERSION_MIN_LEXICAL = 0.3
+MAX_VERSIONS = 4
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,7 @@ def candidates(query: Query, scored: list[Scored], weights: TermWeights) -> tupl
     q_terms = set(tokenize(query.text))
     total = sum(weights(t) for t in q_terms) or 1.0
     top = scored[0].score if scored else 1.0
+    asked = quantity.asked_type(query.text)
     out: list[Candidate] = []
     for rank, sc in enumerate(scored[:CHUNKS_CONSIDERED]):
         c = sc.chunk
@@ -94,6 +102,8 @@ def candidates(query: Query, scored: list[Scored], weights: TermWeights) -> tupl
             score = LEXICAL_WEIGHT * lexical + (1 - LEXICAL_WEIGHT) * prior
             if unit.text.endswith((":", "：")):
                 score *= 0.5  # a lead-in ("…如下:") says nothing by itself
+            if asked and quantity.states(asked, unit.text):
+                score *= QUANTITY_BONUS
             out.append(Candidate(unit, sc, rank, lexical, score))
     out.sort(key=lambda c: (-c.score, c.rank, c.unit.position))
     return out, q_terms
@@ -138,29 +148,34 @@ def pick(cands: list[Candidate]) -> list[Candidate]:
     return chosen
 
 
+def _version(query: Query, kind: str | None, c: Candidate) -> Version | None:
+    if is_when_question(query.text):
+        return version_of(c.unit.text, c.unit.context)
+    if kind is None:
+        return None
+    vals = quantity.values(kind, c.unit.text)
+    return Version("/".join(dict.fromkeys(vals)), "") if vals else None
+
+
 def pick_versions(query: Query, cands: list[Candidate]) -> list[Candidate] | None:
-    """For a 'when' question whose evidence disagrees: each document's best stated version."""
-    if not is_when_question(query.text):
+    """For a question asking a time or quantity on which the documents disagree:
+    each document's best unit stating its version, in order of relevance."""
+    kind = quantity.asked_type(query.text)
+    if kind is None and not is_when_question(query.text):
         return None
     wanted = break_condition(query.text)
     best_lex = max((c.lexical for c in cands), default=0.0)
-    found: list[tuple[str, Candidate]] = []
-    seen_docs: set[str] = set()
+    found: list[tuple[str, Candidate, Version]] = []
     for c in cands:
-        if c.lexical < 0.45 * best_lex:
-            continue
-        v = version_of(c.unit.text, c.unit.context)
-        if v is None or not compatible(v, wanted):
-            continue
         doc = c.scored.chunk["doc_id"]
-        if doc in seen_docs:
+        if c.lexical < VERSION_MIN_LEXICAL * best_lex or any(doc == d for d, _, _ in found):
             continue
-        seen_docs.add(doc)
-        found.append((doc, c))
-    versions = [(doc, version_of(c.unit.text, c.unit.context)) for doc, c in found]
-    if not disagree([(d, v) for d, v in versions if v is not None]):
+        v = _version(query, kind, c)
+        if v is not None and compatible(v, wanted):
+            found.append((doc, c, v))
+    if not disagree([(d, v) for d, _, v in found]):
         return None
-    return [c for _, c in found[:4]]
+    return [c for _, c, _ in found[:MAX_VERSIONS]]
 
 
 def cite(chosen: list[Candidate], documents: dict[str, dict[str, Any]]) -> tuple[list[Citation], dict[str, int]]:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from ingest.store import IndexData
+from ingest.tokenize import canonical
 
 from . import calculator
 from .calc_detect import CalcRequest, detect
@@ -70,10 +71,30 @@ def cite_refs(refs: list[calculator.SourceRef], data: IndexData) -> tuple[list[C
     return list(by_chunk.values()), numbers
 
 
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def _by_relevance(refs: tuple[calculator.SourceRef, ...], query: Query, data: IndexData) -> list:
+    """Sources of the asked region first, then those whose wording is closest to the question."""
+    q = _bigrams(canonical(query.text))
+
+    def key(item: tuple[int, calculator.SourceRef]) -> tuple[int, float, int]:
+        i, ref = item
+        regions = data.documents.get(ref.doc_id, {}).get("metadata", {}).get("regions", [])
+        local = any(r in reg or reg in r for r in query.regions for reg in regions)
+        overlap = len(q & _bigrams(canonical(ref.quote))) / (len(q) or 1)
+        return (0 if local else 1, -overlap, i)
+
+    return [ref for _, ref in sorted(enumerate(dict.fromkeys(refs)), key=key)]
+
+
 def _rule_lines(calc: Calculation, number_of: dict[tuple[str, str], int]) -> str:
     """Each rule's own date with its own citation, for kinds whose sources disagree."""
     parts = []
-    for rule in calc.details.get("rules", []):
+    rules = calc.details.get("rules", [])
+    rules = sorted(rules, key=lambda r: number_of.get((r.get("source_doc"), r.get("quote")), 99))
+    for rule in rules:
         n = number_of.get((rule.get("source_doc"), rule.get("quote")))
         when = rule.get("date") or rule.get("when_zh", "")
         if rule.get("date") and rule.get("date_to"):
@@ -101,8 +122,8 @@ def answer_calculation(query: Query, data: IndexData) -> CalcAnswer | None:
         calc = Calculation(kind=req.kind, formula=spec.formula_zh, inputs=_jsonable(req.params), result=None,
                            unit=spec.unit, assumptions=[exc.message_zh], missing=[exc.param])
         return CalcAnswer(f"无法计算:{exc.message_zh}", [], calc)
-    citations, numbers = cite_refs(list(result.refs), data)
-    number_of = {(r.doc_id, r.quote): n for r, n in zip(result.refs, numbers)}
+    citations, numbers = cite_refs(_by_relevance(result.refs, query, data), data)
+    number_of = {(r.doc_id, r.quote): n for r, n in zip(_by_relevance(result.refs, query, data), numbers)}
     calc = result.calculation.model_copy(update={"sources": sorted(set(numbers))})
     if "rules" in calc.details:
         text = result.sentence + _rule_lines(calc, number_of)

@@ -78,15 +78,3 @@ def refusal_message(topic: str | None = None, *, no_evidence: bool = False) -> s
         reason = ""
     return REFUSAL_MESSAGE.format(reason=reason)
 
-
-# "How much / how many" questions are answered only by evidence that states a number.
-ASKS_NUMBER = re.compile(r"多少|几[个年月天块元岁次]|百分之几|几成")
-HAS_NUMBER = re.compile(r"\d|[一二两三四五六七八九十]+(个月|年|天|元)|半年")
-
-
-def asks_number(text: str) -> bool:
-    return bool(ASKS_NUMBER.search(text))
-
-
-def states_number(text: str) -> bool:
-    return bool(HAS_NUMBER.search(re.sub(r"\[\d+\]", "", text)))

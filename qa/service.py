@@ -15,8 +15,9 @@ from .answer import TermWeights, compose, specific_coverage
 from .calc_answer import answer_calculation, is_out_of_scope_calculation, missing_prompt
 from .models import Answer, Calculation, SearchHit
 from .normalize import Query, normalise_question
+from .quantity import answers_quantity
 from .retrieve import HybridRetriever, to_hit
-from .scope import asks_number, has_domain_words, out_of_scope_topic, refusal_message, states_number
+from .scope import has_domain_words, out_of_scope_topic, refusal_message
 
 # Refusal thresholds on the best chunk's cosine similarity (m3e-small), chosen on
 # eval/questions.jsonl: in-domain questions score ≥ 0.80 on their best chunk,
@@ -106,7 +107,7 @@ class QAService:
         coverage = specific_coverage(query, comp.units, self.weights)
         if coverage < MIN_SPECIFIC_COVERAGE and best_dense < STRONG_DENSE:
             return done(answer=refusal_message(no_evidence=True), refused=True)
-        if asks_number(query.text) and not states_number(comp.text):
+        if not answers_quantity(query.text, [f"{c.unit.context} {c.unit.text}" for c in comp.units]):
             return done(answer=refusal_message(no_evidence=True), refused=True)
         return done(answer=comp.text + missing_prompt(query), refused=False, citations=comp.citations,
                     conflict=comp.conflict)
