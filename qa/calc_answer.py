@@ -22,6 +22,12 @@ class CalcAnswer:
     citations: list[Citation]
     calculation: Calculation
 
+    @property
+    def conflict(self) -> bool:
+        """True when the articles' rules give different results (listed with their own citations)."""
+        rules = self.calculation.details.get("rules", [])
+        return len({(r.get("date"), r.get("when_zh"), r.get("date_to")) for r in rules}) > 1
+
 
 def _value(v: Any) -> Any:
     return float(v) if isinstance(v, Decimal) else v
@@ -122,17 +128,17 @@ def answer_calculation(query: Query, data: IndexData) -> CalcAnswer | None:
         calc = Calculation(kind=req.kind, formula=spec.formula_zh, inputs=_jsonable(req.params), result=None,
                            unit=spec.unit, assumptions=[exc.message_zh], missing=[exc.param])
         return CalcAnswer(f"无法计算:{exc.message_zh}", [], calc)
-    citations, numbers = cite_refs(_by_relevance(result.refs, query, data), data)
-    number_of = {(r.doc_id, r.quote): n for r, n in zip(_by_relevance(result.refs, query, data), numbers)}
+    ordered = _by_relevance(result.refs, query, data)
+    citations, numbers = cite_refs(ordered, data)
+    number_of = {(r.doc_id, r.quote): n for r, n in zip(ordered, numbers)}
     calc = result.calculation.model_copy(update={"sources": sorted(set(numbers))})
     if "rules" in calc.details:
         text = result.sentence + _rule_lines(calc, number_of)
     else:
         # The rule itself, quoted, so the answer shows what the number rests on.
-        basis = [f"{r.quote}[{number_of[(r.doc_id, r.quote)]}]" for r in dict.fromkeys(result.refs)
-                 if (r.doc_id, r.quote) in number_of]
+        basis = [f"{r.quote}[{number_of[(r.doc_id, r.quote)]}]" for r in ordered if (r.doc_id, r.quote) in number_of]
         text = result.sentence + ("依据:" + ";".join(basis) + "。" if basis else "")
-    text += f"计算式:{calc.formula}。"
+        text += f"计算式:{calc.formula}。"
     return CalcAnswer(text, citations, calc)
 
 

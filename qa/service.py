@@ -46,13 +46,17 @@ class QAService:
             self._chunk_counts[c["doc_id"]] = self._chunk_counts.get(c["doc_id"], 0) + 1
 
     @classmethod
-    def load(cls, settings: Settings | None = None, index_dir: Path | None = None) -> QAService:
-        """Raises IndexNotReady with a readable message instead of a traceback."""
+    def load(cls, settings: Settings | None = None, index_dir: Path | None = None,
+             embedder: Embedder | None = None) -> QAService:
+        """Raises IndexNotReady with a readable message instead of a traceback.
+
+        ``embedder`` lets several services (tests, evaluation variants) share one loaded model.
+        """
         settings = settings or get_settings()
         index_dir = Path(index_dir or settings.index_dir)
         try:
             data = load_index(index_dir)
-            embedder = Embedder(settings)
+            embedder = embedder or Embedder(settings)
         except IndexLoadError as exc:
             raise IndexNotReady(f"Index not usable: {exc}") from exc
         except ModelError as exc:
@@ -92,7 +96,8 @@ class QAService:
         calc = answer_calculation(query, self.data)
         if calc is not None:
             timings["calculate"] = round((time.perf_counter() - t) * 1000, 2)
-            return done(answer=calc.text, refused=False, citations=calc.citations, calculation=calc.calculation)
+            return done(answer=calc.text, refused=False, citations=calc.citations, calculation=calc.calculation,
+                        conflict=calc.conflict)
 
         best_dense = max((s.dense for s in scored), default=0.0)
         if not scored or best_dense < MIN_DENSE or (

@@ -32,3 +32,11 @@ def built_index(test_settings: Settings, embedder) -> Path:
 
     build_index(CORPUS, test_settings.index_dir, settings=test_settings, embedder=embedder, progress=False)
     return test_settings.index_dir
+
+
+@pytest.fixture(scope="session")
+def qa_service(built_index: Path, test_settings: Settings, embedder):
+    """The real QA service over the real index, sharing the session's model."""
+    from qa.service import QAService
+
+    return QAService.load(test_settings, built_index, embedder=embedder)

@@ -1,0 +1,98 @@
+"""QAService end to end on the real corpus and model: answers, citations, refusals, conflicts, numbers."""
+
+import subprocess
+import sys
+
+import pytest
+
+from qa.normalize import QuestionError
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def service(qa_service):
+    return qa_service
+
+
+def _check_citations(service, ans):
+    assert ans.citations, ans.answer
+    for c in ans.citations:
+        doc = service.document(c.doc_id)
+        assert doc["text"][c.start : c.end] == c.text
+        for s, e in c.highlights:
+            assert c.start <= s < e <= c.end
+        assert f"[{c.n}]" in ans.answer
+
+
+def test_extractive_answer_quotes_the_article(service):
+    ans = service.ask("嘉峪关的居民在补充缴费期交了医保,最早哪天开始能报销?")
+    assert not ans.refused
+    assert "2025年4月1日" in ans.answer
+    assert ans.citations[0].doc_id == "002_fd26648b1f8121fa"
+    _check_citations(service, ans)
+    # Every answer sentence is copied from a cited passage.
+    for c in ans.citations:
+        for s, e in c.highlights:
+            assert service.document(c.doc_id)["text"][s:e][:8] in ans.answer.replace("\n", "")
+
+
+def test_procedure_answer(service):
+    ans = service.ask("职工医保断了要补缴的话得带什么材料去办")
+    assert not ans.refused and "身份证" in ans.answer
+    _check_citations(service, ans)
+
+
+@pytest.mark.parametrize("q", ["住房公积金断缴了半年怎么补", "信用卡晚还三天滞纳金多少", "今天北京天气如何",
+                               "车险断保了还能理赔吗", "养老金每个月能领多少"])
+def test_out_of_scope_is_refused_politely(service, q):
+    ans = service.ask(q)
+    assert ans.refused and not ans.citations and ans.calculation is None
+    assert "本服务只回答" in ans.answer
+
+
+def test_conflicting_sources_are_all_cited(service):
+    ans = service.ask("断缴半年以后补上,得等几个月才能用医保报销?")
+    assert not ans.refused and ans.conflict
+    assert len({c.doc_id for c in ans.citations}) >= 2
+    _check_citations(service, ans)
+
+
+def test_numeric_question_uses_calculator(service):
+    ans = service.ask("我的缴费基数是5000元,费率百分之四,每个月要交多少?")
+    assert ans.calculation is not None and ans.calculation.result == pytest.approx(200.0)
+    assert ans.calculation.sources and "200.00" in ans.answer
+    _check_citations(service, ans)
+
+
+def test_missing_parameter_is_asked_for_not_invented(service):
+    ans = service.ask("断缴了5个月,要补缴多少钱?")
+    assert ans.calculation is not None and ans.calculation.result is None
+    assert ans.calculation.missing and "请提供" in ans.answer and "示例" in ans.answer
+
+
+def test_region_note_when_answer_comes_from_elsewhere(service):
+    ans = service.ask("南京居民医保断缴后多久之内要补缴?")
+    assert not ans.refused
+    assert any(c.doc_id == "003_4866c6536e7694db" for c in ans.citations)
+
+
+def test_bad_question_raises(service):
+    with pytest.raises(QuestionError):
+        service.ask("   ")
+
+
+def test_documents_and_health(service):
+    docs = service.documents()
+    assert len(docs) == 5 and all(d["chunks"] > 0 for d in docs)
+    assert service.document("nope") is None
+    h = service.health()
+    assert h["status"] == "ok" and h["model"] == "m3e-small" and h["chunks"] == sum(d["chunks"] for d in docs)
+
+
+def test_cli_prints_answer_and_sources(built_index):
+    env = {"YIBAO_INDEX_DIR": str(built_index), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-m", "qa", "医保断交了还能补交吗"], capture_output=True, text=True,
+                          timeout=180, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "来源:" in proc.stdout and "[1]" in proc.stdout
