@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(16_384, ge=1024)
     store_questions: bool = False
     admin_token: str | None = None
+    # Where questions go when store_questions is true (masked: ID, phone and card numbers removed).
+    questions_log: Path = PROJECT_ROOT / "var" / "questions.jsonl"
+    # At most this many answer/search/calculate calls run at once in the thread pool (CPU-bound).
+    ask_concurrency: int = Field(4, ge=1, le=64)
 
 
 @lru_cache(maxsize=1)
