@@ -1,0 +1,80 @@
+"""`python -m api [--host H] [--port P] [--workers N]`: build the index if missing, then serve.
+
+1. If the index folder (``YIBAO_INDEX_DIR``, default ``var/index``) has no ``manifest.json``, runs
+   ``python -m ingest -q`` to build it (exit code passed on if that fails).
+2. Loads the QA service once to check the index and the model; on failure prints one line
+   (``error: …`` saying what to do) and exits with code 1 — no traceback.
+3. Serves the API and the page with uvicorn. With ``--workers 1`` (default) the checked service is
+   served directly; with ``--workers N`` uvicorn starts N processes, each loading its own copy
+   (about N × the model's memory; the CPU-bound calls already run in a thread pool per process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import subprocess
+import sys
+
+from ingest.settings import get_settings
+
+
+def _local_url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::", "127.0.0.1", "localhost") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(prog="python -m api", description="Serve the yibao-qa API and chat page.")
+    parser.add_argument("--host", default=settings.host, help="bind address (default: %(default)s, YIBAO_HOST)")
+    parser.add_argument("--port", type=int, default=settings.port, help="port (default: %(default)s, YIBAO_PORT)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="uvicorn worker processes, each with its own copy of the model (default: 1)")
+    parser.add_argument("--no-build", action="store_true", help="do not build a missing index, fail instead")
+    parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("yibao").setLevel(args.log_level.upper())
+
+    index_dir = settings.index_dir
+    if not (index_dir / "manifest.json").is_file() and not args.no_build:
+        print(f"no index in {index_dir}; building it with `python -m ingest -q` …", file=sys.stderr, flush=True)
+        built = subprocess.run([sys.executable, "-m", "ingest", "-q"], check=False)
+        if built.returncode != 0:
+            print(f"error: building the index failed (exit code {built.returncode}); see the message above.",
+                  file=sys.stderr)
+            return built.returncode
+
+    import uvicorn
+
+    from .app import create_app, startup_message
+
+    try:
+        from qa.service import QAService
+
+        service = QAService.load(settings)
+    except Exception as exc:  # IndexNotReady, a missing model, …: one line, no traceback
+        print(startup_message(exc), file=sys.stderr)
+        return 1
+
+    common = {"host": args.host, "port": args.port, "log_level": args.log_level, "server_header": False,
+              "proxy_headers": False}
+    print(f"yibao-qa: serving on {_local_url(args.host, args.port)}  (API docs: /docs, Ctrl+C to stop)",
+          flush=True)
+    if args.workers == 1:
+        uvicorn.run(create_app(settings, service=service), **common)
+    else:
+        del service
+        gc.collect()
+        uvicorn.run("api.app:create_app", factory=True, workers=args.workers, **common)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

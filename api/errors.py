@@ -1,0 +1,182 @@
+"""One error shape for every non-2xx answer, in Chinese and English.
+
+```json
+{
+  "error": "invalid_request",
+  "message": "问题不能为空 / question must not be empty",
+  "message_zh": "问题不能为空",
+  "message_en": "question must not be empty",
+  "detail": [{"loc": ["body", "question"], "field": "question", "type": "string_too_short",
+              "message_zh": "问题不能为空", "message_en": "question must not be empty"}]
+}
+```
+
+``error`` is a stable machine code (``invalid_request``, ``not_found``, ``method_not_allowed``,
+``payload_too_large``, ``service_unavailable``, ``internal_error``); ``message`` is what a page shows;
+``detail`` lists every problem (empty for errors that are not about one field). The user's input is
+never echoed back, and no error body carries a stack trace or a file path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+FIELD_LABELS_ZH = {
+    "question": "问题",
+    "query": "检索词",
+    "top_k": "top_k(返回条数)",
+    "kind": "计算类型(kind)",
+    "params": "计算参数(params)",
+}
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int] = Field(default_factory=list)
+    field: str | None = None
+    type: str
+    message_zh: str
+    message_en: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: str = Field(examples=["invalid_request"])
+    message: str = Field(examples=["问题不能为空 / question must not be empty"])
+    message_zh: str = Field(examples=["问题不能为空"])
+    message_en: str = Field(examples=["question must not be empty"])
+    detail: list[ErrorItem] = Field(default_factory=list)
+
+
+class JSONBody(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def error_response(
+    status: int, error: str, zh: str, en: str, detail: Sequence[ErrorItem] = (),
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = ErrorBody(error=error, message=f"{zh} / {en}", message_zh=zh, message_en=en, detail=list(detail))
+    return JSONBody(body.model_dump(), status_code=status, headers=headers)
+
+
+# --- HTTP status errors ---------------------------------------------------------------------------------
+
+STATUS_MESSAGES: dict[int, tuple[str, str, str]] = {
+    400: ("bad_request", "请求无效", "bad request"),
+    404: ("not_found", "未找到该地址或文档", "not found"),
+    405: ("method_not_allowed", "不支持该请求方法", "method not allowed"),
+    413: ("payload_too_large", "请求体过大", "request body too large"),
+    415: ("unsupported_media_type", "请求体必须是 JSON", "request body must be JSON"),
+    500: ("internal_error", "服务器内部错误,请稍后再试", "internal server error, please try again later"),
+    503: ("service_unavailable", "服务尚未就绪,请稍后再试", "service not ready, please try again later"),
+}
+
+
+def status_error(status: int, headers: dict[str, str] | None = None) -> Response:
+    error, zh, en = STATUS_MESSAGES.get(status, ("http_error", "请求失败", "request failed"))
+    return error_response(status, error, zh, en, headers=headers)
+
+
+def too_large(limit: int) -> Response:
+    return error_response(
+        413, "payload_too_large", f"请求体过大(上限 {limit} 字节)", f"request body too large (limit {limit} bytes)"
+    )
+
+
+def invalid_utf8() -> Response:
+    item = ErrorItem(loc=["body"], type="utf8_invalid", message_zh="请求体不是有效的 UTF-8 编码",
+                     message_en="request body is not valid UTF-8")
+    return validation_response([item])
+
+
+def internal_error() -> Response:
+    return status_error(500)
+
+
+# --- validation errors ----------------------------------------------------------------------------------
+
+def _field_of(loc: Sequence[Any]) -> str | None:
+    names = [str(p) for p in loc if isinstance(p, str) and p != "body"]
+    return names[-1] if names else None
+
+
+def translate(err: dict[str, Any]) -> ErrorItem:
+    """Turn one pydantic/FastAPI error dict into a bilingual item, without echoing the input."""
+    loc = [p if isinstance(p, int) else str(p) for p in err.get("loc", ())]
+    typ = str(err.get("type", "value_error"))
+    ctx = err.get("ctx") or {}
+    field = _field_of(loc)
+    label = FIELD_LABELS_ZH.get(field or "", field or "")
+    whole_body = [p for p in loc if p != "body"] == []
+
+    if typ == "json_invalid":
+        zh, en = "请求体不是有效的 JSON", "request body is not valid JSON"
+    elif whole_body and typ == "missing":
+        zh, en = "请求体不能为空,需要一个 JSON 对象", "request body is required (a JSON object)"
+    elif whole_body and typ in ("model_attributes_type", "model_type", "dict_type"):
+        zh, en = ("请求体必须是 JSON 对象(Content-Type: application/json)",
+                  "request body must be a JSON object (Content-Type: application/json)")
+    elif typ == "missing":
+        zh, en = f"缺少{label}", f"{field} is required"
+    elif typ == "extra_forbidden":
+        zh, en = f"不支持的字段“{field}”", f"unknown field '{field}'"
+    elif typ == "string_too_short":
+        zh, en = f"{label}不能为空", f"{field} must not be empty"
+    elif typ == "string_too_long":
+        n = ctx.get("max_length")
+        zh, en = f"{label}不能超过 {n} 个字", f"{field} must be at most {n} characters"
+    elif typ == "string_type":
+        zh, en = f"{label}必须是字符串", f"{field} must be a string"
+    elif typ in ("int_type", "int_parsing", "int_from_float"):
+        zh, en = f"{label}必须是整数", f"{field} must be an integer"
+    elif typ in ("greater_than_equal", "greater_than"):
+        n = ctx.get("ge", ctx.get("gt"))
+        zh, en = f"{label}不能小于 {n}", f"{field} must be at least {n}"
+    elif typ in ("less_than_equal", "less_than"):
+        n = ctx.get("le", ctx.get("lt"))
+        zh, en = f"{label}不能大于 {n}", f"{field} must be at most {n}"
+    elif typ in ("dict_type", "model_type", "model_attributes_type"):
+        zh, en = f"{label}必须是 JSON 对象", f"{field} must be a JSON object"
+    elif typ == "too_long":
+        n = ctx.get("max_length")
+        zh, en = f"{label}最多 {n} 项", f"{field} must have at most {n} items"
+    else:
+        zh, en = f"{label}的值无效", f"invalid value for {field}"
+    return ErrorItem(loc=loc, field=field, type=typ, message_zh=zh, message_en=en)
+
+
+def validation_response(items: Iterable[ErrorItem]) -> Response:
+    items = list(items)
+    first = items[0]
+    zh, en = first.message_zh, first.message_en
+    if len(items) > 1:
+        zh += f"(另有 {len(items) - 1} 处错误)"
+        en += f" (and {len(items) - 1} more)"
+    return error_response(422, "invalid_request", zh, en, items)
+
+
+def validation_error_response(errors: Sequence[dict[str, Any]]) -> Response:
+    # An unknown field first: with a typo ("qustion") it explains the "missing" error that follows.
+    ordered = sorted(errors, key=lambda e: e.get("type") != "extra_forbidden")
+    items = [translate(e) for e in ordered] or [
+        ErrorItem(loc=["body"], type="value_error", message_zh="请求无效", message_en="invalid request")
+    ]
+    return validation_response(items)
+
+
+def calc_error_response(param: str, message_zh: str, message_en: str) -> Response:
+    if param in ("kind", "params"):
+        loc: list[str | int] = ["body", param]
+    else:
+        loc = ["body", "params", param]
+    item = ErrorItem(loc=loc, field=param, type="calc_error", message_zh=message_zh, message_en=message_en)
+    return error_response(422, "invalid_request", message_zh, message_en, [item])

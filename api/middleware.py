@@ -1,0 +1,111 @@
+"""Pure ASGI pieces: security headers on every response and a bounded, UTF-8 checked request body."""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import invalid_utf8, too_large
+
+# The page needs nothing but its own files: no inline script, no inline handlers, no CDN.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+# /docs runs the self-hosted Swagger UI (from the fastapi-offline package) with an external init
+# script, so it keeps script-src 'self'; Swagger UI sets element styles, so only there style-src
+# also allows 'unsafe-inline'.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+DOCS_PATHS = ("/docs",)
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def with_security_headers(scope: Scope, send: Send) -> Send:
+    """Wrap ``send`` so the response start carries the security headers (errors and 500s included)."""
+    path = scope.get("path", "")
+    csp = DOCS_CSP if path in DOCS_PATHS else CSP
+    api = path.startswith("/api/")
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            headers["Content-Security-Policy"] = csp
+            for name, value in SECURITY_HEADERS.items():
+                headers[name] = value
+            if api:
+                # Answers echo the user's question: never keep them in a shared or browser cache.
+                headers["Cache-Control"] = "no-store"
+        await send(message)
+
+    return send_with_headers
+
+
+class BodyLimitMiddleware:
+    """Read the whole request body up front (at most ``max_bytes``), reject it early, then replay it.
+
+    * a declared ``Content-Length`` above the limit → 413 without reading anything;
+    * a streamed (chunked) body that grows past the limit → 413;
+    * a body that is not valid UTF-8 → 422 (JSON must be UTF-8; this also keeps undecodable bytes
+      away from the validation error handler).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared > self.max_bytes:
+                    await too_large(self.max_bytes)(scope, receive, send)
+                    return
+
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await too_large(self.max_bytes)(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if body:
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError:
+                await invalid_utf8()(scope, receive, send)
+                return
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

@@ -1,0 +1,93 @@
+"""Request bodies (strict: no unknown fields, no type coercion) and the small response wrappers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from qa.models import SearchHit
+
+MAX_QUESTION_CHARS = 500
+MAX_TOP_K = 20
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)]
+TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K)]
+
+
+class _Strict(BaseModel):
+    # strict: "5" is not an integer and 5.0 is not either; extra="forbid": typos are errors.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class AskRequest(_Strict):
+    question: Text = Field(description="用户的问题,去掉首尾空白后 1–500 个字 / the question, 1–500 characters")
+    top_k: TopK = Field(5, description="最多检索的段落数 / passages to retrieve (1–20)")
+
+
+class SearchRequest(_Strict):
+    query: Text = Field(description="检索词 / search text, 1–500 characters")
+    top_k: TopK = Field(10, description="返回条数 / hits to return (1–20)")
+
+
+class CalculateRequest(_Strict):
+    kind: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
+        description="计算类型,见 GET /api/calculate/kinds / calculation kind"
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, max_length=32,
+        description="参数,数值或中文写法均可(如 \"4340元\"、\"4%\") / named parameters",
+    )
+
+
+class SearchResponse(BaseModel):
+    hits: list[SearchHit]
+
+
+class DocumentSummary(BaseModel):
+    doc_id: str
+    title: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    chunks: int
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentSummary]
+
+
+class Document(BaseModel):
+    doc_id: str
+    title: str
+    text: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class Health(BaseModel):
+    status: str
+    documents: int
+    chunks: int
+    model: str | None = None
+    index_hash: str | None = None
+
+
+ASK_EXAMPLES = {
+    "waiting": {"summary": "断缴后多久恢复报销", "value": {"question": "断缴3个月后补缴,多久能恢复报销?"}},
+    "monthly": {"summary": "每月缴费计算", "value": {"question": "缴费基数4340元、费率4%,每月交多少?", "top_k": 5}},
+    "resident": {"summary": "居民医保缴费标准", "value": {"question": "嘉峪关居民医保2025年交多少钱?"}},
+    "online": {"summary": "网上补缴流程", "value": {"question": "天津医保断交了怎么在网上补缴?"}},
+    "refused": {"summary": "超出范围(会被礼貌拒答)", "value": {"question": "公积金断缴了怎么办?"}},
+}
+SEARCH_EXAMPLES = {
+    "waiting": {"summary": "待遇等待期", "value": {"query": "补缴后待遇等待期", "top_k": 5}},
+    "online": {"summary": "微信补缴", "value": {"query": "微信 支付宝 补缴医保"}},
+}
+CALCULATE_EXAMPLES = {
+    "monthly": {
+        "summary": "每月缴费 = 基数 × 费率",
+        "value": {"kind": "monthly_contribution", "params": {"base": "4340元", "rate": "4%"}},
+    },
+    "back_payment": {
+        "summary": "补缴金额",
+        "value": {"kind": "back_payment", "params": {"months": 4, "wage": 8000, "rate": "10%"}},
+    },
+}
