@@ -76,6 +76,7 @@ class QAService:
         return [to_hit(s) for s in self.retriever.search(normalise_question(query), top_k)]
 
     def ask(self, question: str, top_k: int = 5) -> Answer:
+        """Answer one question from the ``top_k`` best-ranked chunks."""
         t0 = time.perf_counter()
         query = normalise_question(question)
         timings: dict[str, float] = {}
@@ -89,7 +90,7 @@ class QAService:
             return done(answer=refusal_message(topic), refused=True)
 
         t = time.perf_counter()
-        scored = self.retriever.search(query, max(top_k, 8))
+        scored = self.retriever.search(query, top_k)
         timings["retrieve"] = round((time.perf_counter() - t) * 1000, 2)
 
         t = time.perf_counter()
@@ -105,7 +106,7 @@ class QAService:
         ):
             return done(answer=refusal_message(no_evidence=True), refused=True)
 
-        comp = compose(query, scored[:top_k] if top_k >= 6 else scored, self.weights, self.data.documents)
+        comp = compose(query, scored, self.weights, self.data.documents, top_k)
         timings["compose"] = round((time.perf_counter() - t) * 1000, 2)
         if comp is None:
             return done(answer=refusal_message(no_evidence=True), refused=True)
