@@ -15,7 +15,9 @@ from .numparse import cn_to_decimal
 
 MAX_QUESTION_CHARS = 500
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+# Control (Cc), format (Cf: zero-width, bidi embeddings/overrides/isolates, soft hyphen, tags) and lone
+# surrogates (Cs, which a JSON "\ud800" escape can carry and UTF-8 cannot encode) become spaces.
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
 _SPACES = re.compile(r"\s+")
 
 # Colloquial spellings and frequent typos → the words the articles use.
@@ -94,7 +96,8 @@ def clean_question(question: str) -> str:
     """Trim, drop control characters, collapse whitespace; raises QuestionError if empty or too long."""
     if not isinstance(question, str):
         raise QuestionError("问题必须是文本 / question must be a string")
-    text = _SPACES.sub(" ", _CONTROL.sub(" ", question)).strip()
+    text = "".join(" " if unicodedata.category(ch) in _CONTROL_CATEGORIES else ch for ch in question)
+    text = _SPACES.sub(" ", text).strip()
     if not text:
         raise QuestionError("问题不能为空 / question must not be empty")
     if len(text) > MAX_QUESTION_CHARS:
@@ -123,6 +126,6 @@ def detect_insurance_types(text: str) -> tuple[str, ...]:
 
 def normalise_question(question: str) -> Query:
     original = clean_question(question)
-    text = normalise_text(original)
+    text = _SPACES.sub(" ", normalise_text(original)).strip()  # NFKC can add spaces: "¸" → " ̧"
     folded = canonical(text)
     return Query(original, text, detect_regions(text), detect_insurance_types(folded))
