@@ -30,6 +30,7 @@ from starlette.types import Receive, Scope, Send
 from ingest.settings import Settings, get_settings
 from qa.calculator import CalcError
 from qa.models import Answer, Calculation
+from qa.normalize import QuestionError
 from qa.service import IndexNotReady, QAService
 
 from . import errors
@@ -226,6 +227,13 @@ def _install_error_handlers(app: YibaoApp) -> None:
     @app.exception_handler(CalcError)
     async def on_calc_error(request: Request, exc: CalcError):
         return errors.calc_error_response(exc.param, exc.message_zh, exc.message_en)
+
+    @app.exception_handler(QuestionError)
+    async def on_question_error(request: Request, exc: QuestionError):
+        # The service cleans questions further than the request model (control/format characters such as
+        # zero-width spaces are dropped), so "\u200b" passes the model and is empty for the service.
+        field = "query" if request.url.path == "/api/search" else "question"
+        return errors.question_error_response(field, str(exc))
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception):

@@ -134,6 +134,8 @@ def translate(err: dict[str, Any]) -> ErrorItem:
     elif typ == "string_too_long":
         n = ctx.get("max_length")
         zh, en = f"{label}不能超过 {n} 个字", f"{field} must be at most {n} characters"
+    elif typ == "string_unicode":
+        zh, en = f"{label}包含无效的字符", f"{field} contains invalid characters (lone surrogates)"
     elif typ == "string_type":
         zh, en = f"{label}必须是字符串", f"{field} must be a string"
     elif typ in ("int_type", "int_parsing", "int_from_float"):
@@ -171,6 +173,17 @@ def validation_error_response(errors: Sequence[dict[str, Any]]) -> Response:
         ErrorItem(loc=["body"], type="value_error", message_zh="请求无效", message_en="invalid request")
     ]
     return validation_response(items)
+
+
+def question_error_response(field: str, message: str) -> Response:
+    """The service's own check of a question (``qa.normalize.QuestionError``: "中文 / English")."""
+    zh, _, en = message.partition(" / ")
+    zh, en = zh.strip() or "问题无效", en.strip() or "invalid question"
+    if field != "question":
+        zh = zh.replace("问题", FIELD_LABELS_ZH.get(field, field), 1)
+        en = en.replace("question", field, 1)
+    item = ErrorItem(loc=["body", field], field=field, type="question_invalid", message_zh=zh, message_en=en)
+    return error_response(422, "invalid_request", zh, en, [item])
 
 
 def calc_error_response(param: str, message_zh: str, message_en: str) -> Response:

@@ -229,6 +229,8 @@ def test_unknown_or_suspicious_document_ids_are_404(client: TestClient, doc_id: 
         ({"question": "医保断缴", "top_k": 5.0}, "top_k", "必须是整数"),
         ({"question": "医保断缴", "top_k": True}, "top_k", "必须是整数"),
         ({"question": "医保断缴", "top_k": None}, "top_k", "必须是整数"),
+        ({"question": "\u200b\u200b\ufeff"}, "question", "问题不能为空"),  # the service's own check
+        ({"question": "\x00\x01\u2028"}, "question", "问题不能为空"),
         ({"question": 123}, "question", "问题必须是字符串"),
         ({"question": ["医保"]}, "question", "问题必须是字符串"),
         ({"question": None}, "question", "问题必须是字符串"),
@@ -272,6 +274,30 @@ def test_unreadable_bodies_are_422(client: TestClient, path: str, content: bytes
     body = assert_error(r, 422, "invalid_request")
     if kind is not None:
         assert body["detail"][0]["type"] == kind, body
+
+
+@pytest.mark.parametrize(
+    ("path", "content", "field", "zh"),
+    [
+        ("/api/ask", b'{"question": "\\ud800\\u533b\\u4fdd"}', "question", "问题包含无效的字符"),
+        ("/api/search", b'{"query": "\\udfff"}', "query", "检索词包含无效的字符"),
+        ("/api/search", b'{"query": "\\u200b"}', "query", "检索词不能为空"),
+        ("/api/ask", b'{"question": "\\u533b\\u4fdd", "top_k": NaN}', "top_k", "必须是整数"),
+        ("/api/ask", b'{"question": "\\u533b\\u4fdd", "top_k": Infinity}', "top_k", "必须是整数"),
+    ],
+)
+def test_escaped_oddities(client: TestClient, path: str, content: bytes, field: str, zh: str) -> None:
+    body = assert_error(client.post(path, content=content, headers=JSON), 422, "invalid_request", field)
+    assert zh in body["message_zh"]
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e400", "-1", "1" + "0" * 40, '{"a": 1}', "[1]",
+                                   "null", '"' + "9" * 3000 + '"', '"abc"'])
+def test_calculate_odd_values_are_answered_or_422(client: TestClient, value: str) -> None:
+    content = ('{"kind": "monthly_contribution", "params": {"rate": "4%", "base": ' + value + "}}").encode()
+    r = client.post("/api/calculate", content=content, headers=JSON)
+    if r.status_code != 200:
+        assert_error(r, 422, "invalid_request", "base")
 
 
 def test_oversized_body_is_413(client: TestClient, test_settings: Settings) -> None:
