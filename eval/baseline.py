@@ -22,6 +22,7 @@ index, via :func:`variant`.
 
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 from collections.abc import Sequence
@@ -34,7 +35,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ingest.build import embed_with_cache
-from ingest.cache import EmbeddingCache
+from ingest.cache import EmbeddingCache, text_key
 from ingest.embed import Embedder
 
 if TYPE_CHECKING:
@@ -63,18 +64,26 @@ class EmbedderEmbeddings(Embeddings):
 
     With a ``cache_path`` the document vectors go through the project's embedding cache
     (same keys as the product, so the vectors are bit-identical to a fresh encode); that
-    only makes benchmark re-runs fast and is off by default, as in the plain recipe.
+    only makes benchmark re-runs fast and is off by default, as in the plain recipe. With
+    ``read_cache=False`` every text goes through the model (a cold, timed build) and the
+    vectors are still written to the cache for later runs.
     """
 
-    def __init__(self, embedder: Embedder, cache_path: Path | None = None):
+    def __init__(self, embedder: Embedder, cache_path: Path | None = None, *, read_cache: bool = True):
         self.embedder = embedder
         self.cache_path = cache_path
+        self.read_cache = read_cache
         self.embedded = 0  # texts that actually went through the model in embed_documents
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         cache = EmbeddingCache(self.cache_path) if self.cache_path else None
         try:
-            vectors, misses = embed_with_cache(self.embedder, list(texts), cache, progress=False)
+            if cache and not self.read_cache:
+                vectors = self.embedder.encode(list(texts))
+                misses = len(texts)
+                cache.put_many({text_key(self.embedder.signature, t): v for t, v in zip(texts, vectors)})
+            else:
+                vectors, misses = embed_with_cache(self.embedder, list(texts), cache, progress=False)
         finally:
             if cache:
                 cache.close()
@@ -101,11 +110,12 @@ class LangChainBaseline:
     the ranking is the cosine ranking.
     """
 
-    def __init__(self, embedder: Embedder, *, cache_path: Path | None = None,
+    def __init__(self, embedder: Embedder, *, cache_path: Path | None = None, read_cache: bool = True,
                  chunk_size: int = CHUNK_SIZE, chunk_overlap: int = CHUNK_OVERLAP):
-        self.embeddings = EmbedderEmbeddings(embedder, cache_path)
+        self.embeddings = EmbedderEmbeddings(embedder, cache_path, read_cache=read_cache)
         self.splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
         self.store = None
+        self.chunks: list[Document] = []  # what was indexed, in order; metadata carries doc_id and title
         self.stats: BaselineStats | None = None
 
     def build(self, docs: Sequence[tuple[str, str, str]]) -> BaselineStats:
@@ -117,9 +127,10 @@ class LangChainBaseline:
         before = self.embeddings.embedded
         lc_docs = [Document(page_content=f"{title}\n{text}", metadata={"doc_id": doc_id, "title": title})
                    for doc_id, title, text in docs]
-        chunks = self.splitter.split_documents(lc_docs)
-        self.store = faiss_store.from_documents(chunks, self.embeddings)
-        self.stats = BaselineStats(len(docs), len(chunks), time.perf_counter() - t0, self.embeddings.embedded - before)
+        self.chunks = self.splitter.split_documents(lc_docs)
+        self.store = faiss_store.from_documents(self.chunks, self.embeddings)
+        self.stats = BaselineStats(len(docs), len(self.chunks), time.perf_counter() - t0,
+                                   self.embeddings.embedded - before)
         return self.stats
 
     def search(self, query: str, k: int) -> list[tuple[str, str, float]]:
@@ -129,11 +140,21 @@ class LangChainBaseline:
                 for d, score in self.store.similarity_search_with_score(query, k=k)]
 
 
-def variant(svc: QAService, **update: object) -> QAService:
-    """The same loaded index and model with some retrieval settings changed (e.g. ``dense_weight=0``)."""
-    from qa.service import QAService
+def variant(svc: QAService, *, embedder: Embedder | None = None, **update: object) -> QAService:
+    """The same loaded index and model with some retrieval settings changed (e.g. ``dense_weight=0``).
 
-    return QAService(svc.data, svc.embedder, svc.settings.model_copy(update=update))
+    A shallow copy with its own settings and ``HybridRetriever``: building a whole ``QAService``
+    would re-tokenise every chunk for the answer composer's term weights, which search never uses.
+    ``embedder`` swaps the query encoder (same model; e.g. one that memoises query vectors).
+    """
+    from qa.retrieve import HybridRetriever
+
+    v = copy.copy(svc)
+    v.settings = svc.settings.model_copy(update=update)
+    if embedder is not None:
+        v.embedder = embedder
+    v.retriever = HybridRetriever(svc.data, v.embedder, v.settings)
+    return v
 
 
 def ablations(svc: QAService) -> dict[str, QAService]:
