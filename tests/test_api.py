@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -425,6 +426,31 @@ def test_unexpected_error_is_a_generic_500(service, test_settings: Settings) -> 
         assert r.headers["content-security-policy"] == STRICT_CSP
         assert r.headers["x-frame-options"] == "DENY"
         assert c.get("/api/health").status_code == 200  # the app keeps serving
+
+
+class _Slow:
+    """Wraps the real service; ``ask`` takes a while, like a long CPU-bound answer."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+
+    def ask(self, question: str, top_k: int = 5):
+        time.sleep(1.5)
+        return self.real.ask(question, top_k)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def test_slow_answers_do_not_block_the_event_loop(service, test_settings: Settings) -> None:
+    with TestClient(create_app(test_settings, service=_Slow(service))) as c:
+        slow = threading.Thread(target=c.post, args=("/api/ask",), kwargs={"json": {"question": "医保断缴怎么办?"}})
+        slow.start()
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        assert c.get("/api/health").status_code == 200
+        assert time.monotonic() - t0 < 1.0, "health waited for the answer: the event loop was blocked"
+        slow.join(30)
 
 
 def test_concurrent_requests(client: TestClient) -> None:
