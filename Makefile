@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: setup index serve test lint eval bench-quality bench load clean
+.PHONY: setup browser index serve test lint eval bench-quality bench load clean
 
 setup: $(STAMP)
 
@@ -20,17 +20,39 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PIP) install -q -r requirements.txt
 	@touch $(STAMP)
 
+# Headless Chromium for the browser test, from Debian (test tools cannot download browsers here).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "note: cannot install chromium (not root); the browser test will be skipped"; fi
+
 index: setup
 	$(PY) -m ingest
 
-serve: index
-	$(PY) -m ingest -q
+# Builds the index if missing, then serves the API and the chat page on http://127.0.0.1:8000/
+serve: setup
+	$(PY) -m api
 
-test: setup
+test: setup browser
 	$(PY) -m pytest -q
 
 lint: setup
 	$(PY) -m ruff check .
+
+eval: index
+	$(PY) -m eval
+
+bench-quality: setup
+	$(PY) -m eval external
+
+bench: setup
+	$(PY) -m eval bench
+
+load: index
+	$(PY) -m eval.load
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache .hypothesis
