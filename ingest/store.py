@@ -148,12 +148,16 @@ class IndexData:
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     out = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise IndexLoadError(path, f"line {lineno} is not valid JSON ({exc.msg}); rebuild the index") from exc
+    try:
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise IndexLoadError(path, f"line {lineno} is not valid JSON ({exc.msg}); rebuild the index") \
+                        from exc
+    except UnicodeDecodeError as exc:
+        raise IndexLoadError(path, f"not valid UTF-8 ({exc.reason}); rebuild the index") from exc
     return out
 
 
