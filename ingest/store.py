@@ -63,12 +63,28 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
-def build_dense_index(vectors: np.ndarray, ann_threshold: int) -> tuple[faiss.Index, str]:
-    """Exact inner product for small collections, HNSW above ``ann_threshold``."""
+# HNSW parameters, measured with `python -m eval bench --only scale` (see README "Performance"):
+# M links per node and efConstruction set graph quality at build time; efSearch (stored in the
+# index file) trades query time for recall. Recall@10 against exact search is in the bench report.
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+
+
+def build_dense_index(vectors: np.ndarray, ann_threshold: int, *, m: int = HNSW_M,
+                      ef_construction: int = HNSW_EF_CONSTRUCTION,
+                      ef_search: int = HNSW_EF_SEARCH) -> tuple[faiss.Index, str]:
+    """Exact inner product up to ``ann_threshold`` vectors, HNSW (inner product) above it.
+
+    Vectors are L2-normalised, so inner product is cosine. Returns ``(index, kind)`` with kind
+    ``"flat"`` or ``"hnsw"``; the kind is recorded in the manifest.
+    """
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     dim = vectors.shape[1]
     if vectors.shape[0] > ann_threshold:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
+        index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = ef_construction
+        index.hnsw.efSearch = ef_search
         kind = "hnsw"
     else:
         index = faiss.IndexFlatIP(dim)
@@ -76,6 +92,25 @@ def build_dense_index(vectors: np.ndarray, ann_threshold: int) -> tuple[faiss.In
     if vectors.shape[0]:
         index.add(vectors)
     return index, kind
+
+
+def set_ef_search(index: faiss.Index, ef_search: int) -> None:
+    """Change an HNSW index's efSearch in place (no-op for exact indexes)."""
+    hnsw = getattr(faiss.downcast_index(index), "hnsw", None)
+    if hnsw is not None:
+        hnsw.efSearch = ef_search
+
+
+def recall_at_k(index: faiss.Index, exact: faiss.Index | np.ndarray, queries: np.ndarray, k: int = 10) -> float:
+    """Mean fraction of the exact top-``k`` (by inner product) that ``index`` also returns.
+
+    ``exact`` is an exact index over the same vectors, or the exact neighbour ids ``(nq, k)``.
+    """
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    truth = exact if isinstance(exact, np.ndarray) else exact.search(queries, k)[1]
+    _, found = index.search(queries, k)
+    hits = [len(set(t[t >= 0]) & set(f[f >= 0])) / max(1, int((t >= 0).sum())) for t, f in zip(truth, found)]
+    return float(np.mean(hits)) if hits else 1.0
 
 
 def publish(index_dir: Path, staging: Path, manifest: dict[str, Any]) -> Path:
