@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
+from pydantic_core import PydanticCustomError
 
 from qa.models import SearchHit
 
 MAX_QUESTION_CHARS = 500
 MAX_TOP_K = 20
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)]
+# 1–500 characters *after trimming*: JSON Schema cannot say that, and a plain maxLength would call
+# " " + 500 characters invalid although the API accepts it; so the schema carries minLength 1 and an
+# extension with the limit, and the description says it.
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS),
+    WithJsonSchema({"type": "string", "minLength": 1, "x-max-length-after-trim": MAX_QUESTION_CHARS}),
+]
 TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K)]
 
 
@@ -21,12 +29,14 @@ class _Strict(BaseModel):
 
 
 class AskRequest(_Strict):
-    question: Text = Field(description="用户的问题,去掉首尾空白后 1–500 个字 / the question, 1–500 characters")
+    question: Text = Field(
+        description="用户的问题,去掉首尾空白后 1–500 个字 / the question, 1–500 characters after trimming"
+    )
     top_k: TopK = Field(5, description="最多检索的段落数 / passages to retrieve (1–20)")
 
 
 class SearchRequest(_Strict):
-    query: Text = Field(description="检索词 / search text, 1–500 characters")
+    query: Text = Field(description="检索词,去掉首尾空白后 1–500 个字 / search text, 1–500 characters after trimming")
     top_k: TopK = Field(10, description="返回条数 / hits to return (1–20)")
 
 
@@ -38,6 +48,26 @@ class CalculateRequest(_Strict):
         default_factory=dict, max_length=32,
         description="参数,数值或中文写法均可(如 \"4340元\"、\"4%\") / named parameters",
     )
+
+
+    @field_validator("params")
+    @classmethod
+    def _no_lone_surrogates(cls, params: dict[str, Any]) -> dict[str, Any]:
+        # JSON may spell lone surrogates as \ud800 escapes; strict str fields reject them, but free-form
+        # params would reach the calculator and come back inside messages that cannot be encoded.
+        if _has_lone_surrogate(params):
+            raise PydanticCustomError("string_unicode", "params contain lone surrogates")
+        return params
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
 
 
 class SearchResponse(BaseModel):

@@ -283,6 +283,11 @@ def test_unreadable_bodies_are_422(client: TestClient, path: str, content: bytes
         ("/api/ask", b'{"question": "\\ud800\\u533b\\u4fdd"}', "question", "问题包含无效的字符"),
         ("/api/search", b'{"query": "\\udfff"}', "query", "检索词包含无效的字符"),
         ("/api/search", b'{"query": "\\u200b"}', "query", "检索词不能为空"),
+        ("/api/calculate", b'{"kind": "monthly_contribution", "params": {"base": "\\ud800", "rate": "4%"}}',
+         "params", "包含无效的字符"),
+        ("/api/calculate", b'{"kind": "monthly_contribution", "params": {"\\ud800": 1, "base": 1, "rate": "4%"}}',
+         "params", "包含无效的字符"),
+        ("/api/calculate", b'{"kind": "\\ud800", "params": {}}', "kind", "包含无效的字符"),
         ("/api/ask", b'{"question": "\\u533b\\u4fdd", "top_k": NaN}', "top_k", "必须是整数"),
         ("/api/ask", b'{"question": "\\u533b\\u4fdd", "top_k": Infinity}', "top_k", "必须是整数"),
     ],
@@ -376,6 +381,9 @@ def test_docs_are_self_hosted(client: TestClient) -> None:
     examples = spec["paths"]["/api/ask"]["post"]["requestBody"]["content"]["application/json"]["examples"]
     assert any("断缴" in e["value"]["question"] for e in examples.values())
     assert "422" in spec["paths"]["/api/ask"]["post"]["responses"]
+    # the schema tells the truth: " " + 500 characters is accepted (the limit applies after trimming)
+    question = spec["components"]["schemas"]["AskRequest"]["properties"]["question"]
+    assert "maxLength" not in question and question["x-max-length-after-trim"] == 500
 
 
 def test_cors_closed_by_default(client: TestClient) -> None:
