@@ -56,9 +56,11 @@ class QAService:
         index_dir = Path(index_dir or settings.index_dir)
         try:
             data = load_index(index_dir)
-            embedder = embedder or Embedder(settings)
         except IndexLoadError as exc:
             raise IndexNotReady(f"Index not usable: {exc}") from exc
+        try:
+            embedder = embedder or Embedder(settings)
+            embedder.encode(["预热"])  # load the model now: a broken model fails here, not on a request
         except ModelError as exc:
             raise IndexNotReady(str(exc)) from exc
         built_with = data.manifest.get("model_signature")
@@ -67,9 +69,7 @@ class QAService:
                 f"Index in {index_dir} was built with model {built_with!r} but the service is configured for "
                 f"{embedder.signature!r}; rebuild it with `python -m ingest --force` or set YIBAO_EMBED_MODEL."
             )
-        svc = cls(data, embedder, settings)
-        svc.embedder.encode(["预热"])  # load the model now, not on the first request
-        return svc
+        return cls(data, embedder, settings)
 
     # -- public API -----------------------------------------------------------------------
     def search(self, query: str, top_k: int = 10) -> list[SearchHit]:
