@@ -213,6 +213,8 @@ def load_index(index_dir: Path, *, verify: bool = True) -> IndexData:
         raise IndexLoadError(mpath, f"index format {manifest.get('format')} is not {FORMAT_VERSION}; rebuild it")
     for rel, digest in manifest.get("files", {}).items():
         f = root / rel
+        if not f.resolve().is_relative_to(root):
+            raise IndexLoadError(mpath, f"lists {rel!r}, which is outside the index folder; rebuild the index")
         if not f.is_file():
             raise IndexLoadError(f, "file missing; rebuild the index")
         if verify and _sha256(f) != digest:

@@ -190,7 +190,8 @@ def test_documents_come_from_memory_not_from_disk(client: TestClient, service, b
         planted.unlink()
 
 
-def test_index_loader_reads_nothing_outside_the_index(built_index: Path, tmp_path: Path) -> None:
+def test_index_loader_reads_nothing_outside_the_index(built_index: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A tampered manifest naming ``../`` paths must be refused before anything outside is read."""
     outside = tmp_path / "outside-secret.txt"
     outside.write_text("secret", encoding="utf-8")
@@ -199,10 +200,19 @@ def test_index_loader_reads_nothing_outside_the_index(built_index: Path, tmp_pat
     manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
     manifest["files"][os.path.relpath(outside, copy)] = "0" * 64
     (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    opened: list[Path] = []
+    real_sha256 = store._sha256
+
+    def spy(path: Path) -> str:
+        opened.append(Path(path).resolve())
+        return real_sha256(path)
+
+    monkeypatch.setattr(store, "_sha256", spy)
     with pytest.raises(store.IndexLoadError) as info:
         store.load_index(copy)
-    assert "outside-secret" not in str(info.value), f"the loader opened a file outside the index: {info.value}"
-    assert "manifest.json" in str(info.value)
+    assert outside.resolve() not in opened, f"the loader read a file outside the index: {info.value}"
+    assert all(p.is_relative_to(copy.resolve()) for p in opened)
+    assert "manifest.json" in str(info.value) and "outside" in str(info.value)
 
 
 # --- no stack traces, paths or internals in responses -------------------------------------------------------
