@@ -14,8 +14,8 @@ clients (threads, one keep-alive httpx client each) sending a fixed, seeded mix 
 
 A request is an error when it fails or gets any status other than the one expected. After each round the
 server's RSS (plus its children) is read; memory "grows" when the last round ends more than
-``--max-growth-mb`` above the first. When it started the server itself, it finally sends one question with
-an ID card and a mobile number and checks that neither appears in the server's log.
+``--max-growth-mb`` above the first. When it started the server itself, it finally sends an ID card and a
+mobile number in a question, a URL path and a query string and checks that neither appears in the server's log.
 
 Writes ``summary.json`` and ``summary.md`` to ``var/reports/<timestamp>-load/`` (or ``--out``) and exits
 0 when there were no errors, no memory growth and no leaked personal numbers, 1 otherwise.
@@ -308,7 +308,10 @@ def round_summary(rnd: Round) -> dict[str, Any]:
 
 
 def pii_check(url: str, log_path: Path) -> dict[str, Any]:
-    """Send one question with an ID and a phone number; neither may appear in the server's log."""
+    """Send an ID and a phone number in a question, a URL path and a query string; neither may appear in the
+    server's log. Returns the status of the question and the numbers found in the log."""
+    httpx.get(f"{url}/api/documents/{PII_NUMBERS[0]}", timeout=60)  # a mistyped link: 404, but logged
+    httpx.get(f"{url}/", params={"phone": PII_NUMBERS[1]}, timeout=60)
     r = httpx.post(f"{url}/api/ask", json={"question": PII_QUESTION}, timeout=60)
     time.sleep(0.5)  # let the server flush its log
     text = log_path.read_text(encoding="utf-8", errors="replace")
@@ -364,7 +367,7 @@ def markdown(summary: dict[str, Any]) -> str:
     if "pii" in summary:
         p = summary["pii"]
         lines.append(f"\n**Personal numbers in the server log:** {p['leaked'] or 'none'} "
-                     f"(question with 身份证号 and 手机号 sent, status {p['status']}).\n")
+                     f"(身份证号 and 手机号 sent in a question, a URL path and a query; ask status {p['status']}).\n")
     lines.append(f"\n**Result:** {'PASS' if summary['ok'] else 'FAIL'}\n")
     errors = [e for s in summary["rounds"] for e in s["first_errors"]]
     if errors:
