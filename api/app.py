@@ -35,7 +35,7 @@ from qa.service import IndexNotReady, QAService
 
 from . import errors
 from .middleware import BodyLimitMiddleware, with_security_headers
-from .privacy import mask_pii
+from .privacy import install_log_masking, mask_pii
 from .schemas import (
     ASK_EXAMPLES,
     CALCULATE_EXAMPLES,
@@ -174,6 +174,7 @@ def startup_message(exc: BaseException) -> str:
 def create_app(settings: Settings | None = None, service: QAService | None = None) -> YibaoApp:
     """Build the app. ``service`` skips loading (``python -m api`` loads it before serving)."""
     settings = settings or get_settings()
+    install_log_masking()
     app = YibaoApp(
         title="yibao-qa 医保断缴问答",
         version="0.1.0",

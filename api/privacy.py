@@ -16,6 +16,7 @@ is not personal is accepted; under-masking is not.
 
 from __future__ import annotations
 
+import logging
 import re
 
 __all__ = ["mask_pii"]
@@ -91,3 +92,25 @@ def mask_pii(text: str) -> str:
     if not text:
         return text
     return _NUMBER.sub(_mask_number, text)
+
+
+class MaskingFilter(logging.Filter):
+    """Masks personal numbers in log records' arguments and message (uvicorn's access log
+    writes the request path and query string, where people sometimes paste them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(mask_pii(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: mask_pii(v) if isinstance(v, str) else v for k, v in record.args.items()}
+        if isinstance(record.msg, str):
+            record.msg = mask_pii(record.msg)
+        return True
+
+
+def install_log_masking(names: tuple[str, ...] = ("uvicorn.access", "uvicorn.error", "yibao")) -> None:
+    """Idempotent: attach one MaskingFilter to each named logger."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, MaskingFilter) for f in logger.filters):
+            logger.addFilter(MaskingFilter())
