@@ -1,6 +1,6 @@
 """`python -m eval bench` — performance of yibao-qa next to the plain LangChain recipe, in one run.
 
-    python -m eval bench                          # everything (first run: ~1 h, the 1M HNSW build dominates)
+    python -m eval bench                          # everything (first run: ~1 h on 2 cores; ANN indexes are then cached)
     python -m eval bench --only ingest,search     # some parts: quality, ingest, search, http, scale
     python -m eval bench --quick                  # small smoke version (used by the tests)
 
@@ -19,9 +19,9 @@ Parts (each one a section of ``var/reports/<timestamp>-bench/report.md`` + ``rep
   concurrent clients POST ``/api/ask`` for a bounded time and count; throughput, p50/p95, errors, and
   the server's peak RSS (all its processes).
 - ``scale``: synthetic 512-d normalised collections (``eval.synthetic``) of 10k/100k/1M vectors in the
-  index ``ingest.store.build_dense_index`` picks (exact up to ``ann_threshold``, HNSW above), single-query
-  latency and recall@10 against exact search, with an efSearch sweep. Built HNSW graphs are kept in
-  ``var/cache/bench/`` so re-runs are bounded.
+  index ``ingest.store.build_dense_index`` picks (exact up to ``ann_threshold``, HNSW above, IVF above
+  500k), single-query latency and recall@10 against exact search, with an efSearch / nprobe sweep. Built
+  ANN indexes are kept in ``var/cache/bench/`` so re-runs are bounded.
 
 Timings are wall-clock on a shared machine; each part also records CPU seconds and the load average.
 """
@@ -62,7 +62,7 @@ TARGETS = {
     "reingest_speedup": ("unchanged re-ingest speed-up over cold", ">=", 20.0),
     "ask_vs_baseline_search": ("ask p50 ÷ baseline similarity_search p50", "<=", 2.0),
     "http_scaling": ("8 clients: throughput ÷ 1 client (no errors)", ">=", 1.5),
-    "scale_1m_p50_ms": ("1M synthetic: search p50 (ms)", "<", 20.0),
+    "scale_1m_p50_ms": ("1M synthetic (clustered): search p50 (ms)", "<", 20.0),
     "scale_1m_recall": ("1M synthetic: recall@10 vs exact", ">=", 0.95),
     "quality_recall": ("project form's ncp doc recall@5 − float model's (worse of dense, hybrid; train+dev)",
                        ">=", -0.01),
@@ -577,8 +577,8 @@ def part_http(ctx: Ctx) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ scale
 
 
-def _hnsw_cached(vectors: np.ndarray, kind: str, n: int, settings: Settings, quick: bool):
-    """``build_dense_index`` for the synthetic collection, re-using a saved graph of a previous run."""
+def _ann_cached(vectors: np.ndarray, kind: str, n: int, settings: Settings, quick: bool):
+    """``build_dense_index`` for the synthetic collection, re-using an index saved by a previous run."""
     import faiss
 
     from ingest import store
@@ -588,19 +588,22 @@ def _hnsw_cached(vectors: np.ndarray, kind: str, n: int, settings: Settings, qui
         with stopwatch(t):
             index, chosen = store.build_dense_index(vectors, settings.ann_threshold)
         return index, chosen, t["seconds"], False
-    name = f"{kind}-{n}-d{vectors.shape[1]}-M{store.HNSW_M}-efc{store.HNSW_EF_CONSTRUCTION}"
+    name = (f"{kind}-{n}-d{vectors.shape[1]}-hnsw{store.HNSW_M}.{store.HNSW_EF_CONSTRUCTION}"
+            f"-ivf{store.IVF_THRESHOLD}.{store.IVF_TRAIN_PER_LIST}")
     path, meta = BENCH_CACHE / f"{name}.faiss", BENCH_CACHE / f"{name}.json"
     if not quick and path.is_file() and meta.is_file():
         index = faiss.read_index(str(path))
+        info = json.loads(meta.read_text())
         store.set_ef_search(index, store.HNSW_EF_SEARCH)
-        return index, "hnsw", json.loads(meta.read_text())["build_seconds"], True
+        store.set_nprobe(index, store.IVF_NPROBE)
+        return index, info["kind"], info["build_seconds"], True
     t = {}
     with stopwatch(t):
         index, chosen = store.build_dense_index(vectors, settings.ann_threshold)
     if not quick:
         BENCH_CACHE.mkdir(parents=True, exist_ok=True)
         faiss.write_index(index, str(path))
-        meta.write_text(json.dumps({"build_seconds": t["seconds"], "cpu_seconds": t["cpu_seconds"]}))
+        meta.write_text(json.dumps({"kind": chosen, "build_seconds": t["seconds"], "cpu_seconds": t["cpu_seconds"]}))
     return index, chosen, t["seconds"], False
 
 
@@ -638,7 +641,7 @@ def part_scale(ctx: Ctx) -> dict[str, Any]:
             queries = synthetic.queries(n, args.scale_queries, args.dim, kind)
             faiss.omp_set_num_threads(max(1, os.cpu_count() or 1))
             truth = faiss.knn(queries, vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)[1]
-            index, chosen, build_s, reused = _hnsw_cached(vectors, kind, n, settings, args.quick)
+            index, chosen, build_s, reused = _ann_cached(vectors, kind, n, settings, args.quick)
             faiss.omp_set_num_threads(1)
             row.update({"index": chosen, "build_s": build_s, "build_reused": reused})
             # exact search at this size, for the growth curve (a sample of queries: it is slow at 1M)
@@ -648,19 +651,26 @@ def part_scale(ctx: Ctx) -> dict[str, Any]:
                 faiss.knn(q[None, :], vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)
                 exact_ms.append((time.perf_counter() - t) * 1000)
             row["exact_p50_ms"] = pct(exact_ms, 50)
-            if chosen == "hnsw":
-                hnsw = faiss.downcast_index(index)
-                row["memory_mb"] = (n * args.dim * 4 + hnsw.hnsw.neighbors.size() * 4) / 2**20
+            if chosen in ("hnsw", "ivf"):
+                if chosen == "hnsw":
+                    links = faiss.downcast_index(index).hnsw.neighbors.size() * 4
+                    param, values, setter, chosen_value = ("ef_search", args.ef_sweep, store.set_ef_search,
+                                                           store.HNSW_EF_SEARCH)
+                else:
+                    links = n * 8  # ids in the inverted lists
+                    param, values, setter, chosen_value = ("nprobe", args.nprobe_sweep, store.set_nprobe,
+                                                           store.IVF_NPROBE)
+                row["memory_mb"] = (n * args.dim * 4 + links) / 2**20
                 sweep = []
-                for ef in sorted({*args.ef_sweep, store.HNSW_EF_SEARCH}):
-                    store.set_ef_search(index, ef)
+                for value in sorted({*values, chosen_value}):
+                    setter(index, value)
                     ms, found = _single_query_latency(index, queries)
-                    sweep.append({"ef_search": ef, "recall@10": _recall(found, truth), **lat_summary(ms)})
-                store.set_ef_search(index, store.HNSW_EF_SEARCH)
-                row["ef_sweep"] = sweep
-                chosen_row = next(s for s in sweep if s["ef_search"] == store.HNSW_EF_SEARCH)
-                row.update({"ef_search": store.HNSW_EF_SEARCH, "p50_ms": chosen_row["p50_ms"],
-                            "p95_ms": chosen_row["p95_ms"], "recall@10": chosen_row["recall@10"]})
+                    sweep.append({param: value, "recall@10": _recall(found, truth), **lat_summary(ms)})
+                setter(index, chosen_value)
+                row["sweep"] = sweep
+                chosen_row = next(s for s in sweep if s[param] == chosen_value)
+                row.update({param: chosen_value, "p50_ms": chosen_row["p50_ms"], "p95_ms": chosen_row["p95_ms"],
+                            "recall@10": chosen_row["recall@10"]})
             else:
                 row["memory_mb"] = n * args.dim * 4 / 2**20
                 ms, found = _single_query_latency(index, queries)
@@ -669,7 +679,9 @@ def part_scale(ctx: Ctx) -> dict[str, Any]:
             del vectors, index
     faiss.omp_set_num_threads(max(1, os.cpu_count() or 1))
     return {"hnsw": {"M": store.HNSW_M, "ef_construction": store.HNSW_EF_CONSTRUCTION,
-                     "ef_search": store.HNSW_EF_SEARCH}, "ann_threshold": settings.ann_threshold,
+                     "ef_search": store.HNSW_EF_SEARCH},
+            "ivf": {"threshold": store.IVF_THRESHOLD, "nprobe": store.IVF_NPROBE,
+                    "train_per_list": store.IVF_TRAIN_PER_LIST}, "ann_threshold": settings.ann_threshold,
             "queries": args.scale_queries, "rows": rows}
 
 
@@ -849,9 +861,10 @@ def markdown(results: dict[str, Any]) -> str:
     if "scale" in results:
         sc = results["scale"]
         md += [f"## Dense index scaling — synthetic normalised vectors ({sc['queries']} queries, k = 10)\n\n"
-               f"Index chosen by `build_dense_index` (exact up to ann_threshold = {sc['ann_threshold']}, HNSW "
-               f"M = {sc['hnsw']['M']}, efConstruction = {sc['hnsw']['ef_construction']}, efSearch = "
-               f"{sc['hnsw']['ef_search']} above). Single-threaded queries. `clustered`: topics of 50 vectors "
+               f"Index chosen by `build_dense_index`: exact up to ann_threshold = {sc['ann_threshold']}, HNSW "
+               f"(M = {sc['hnsw']['M']}, efConstruction = {sc['hnsw']['ef_construction']}, efSearch = "
+               f"{sc['hnsw']['ef_search']}) above, IVF (nlist ≈ √n, nprobe = {sc['ivf']['nprobe']}) above "
+               f"{sc['ivf']['threshold']:,}. Single-threaded queries. `clustered`: topics of 50 vectors "
                "(cosine ≈ 0.8 to the topic); `isotropic`: no structure (worst case).\n\n"]
         rows = [{"kind": r["kind"], "n": r["n"], "index": r["index"], "build s": _f(r["build_s"], 1)
                  + (" (saved)" if r["build_reused"] else ""), "memory MB": _f(r["memory_mb"], 0),
@@ -859,10 +872,11 @@ def markdown(results: dict[str, Any]) -> str:
                  "p95 ms": _f(r["p95_ms"], 3), "recall@10": _f(r["recall@10"], 3)} for r in sc["rows"]]
         md += [report.table(rows, list(rows[0])), "\n"]
         for r in sc["rows"]:
-            if r.get("ef_sweep"):
-                md.append(f"efSearch sweep, {r['kind']} {r['n']:,}: " + "; ".join(
-                    f"ef {s['ef_search']}: R {s['recall@10']:.3f}, p50 {s['p50_ms']:.2f} ms"
-                    for s in r["ef_sweep"]) + "\n\n")
+            if r.get("sweep"):
+                param = "ef_search" if r["index"] == "hnsw" else "nprobe"
+                md.append(f"{param} sweep, {r['kind']} {r['n']:,} ({r['index']}): " + "; ".join(
+                    f"{s[param]}: R {s['recall@10']:.3f}, p50 {s['p50_ms']:.2f} ms, p95 {s['p95_ms']:.2f} ms"
+                    for s in r["sweep"]) + "\n\n")
     md.append("![chart](chart.png)\n")
     return "".join(md)
 
@@ -892,6 +906,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--isotropic-max", type=int, default=100_000, help="largest isotropic collection (default 100k)")
     p.add_argument("--scale-queries", type=int, default=200)
     p.add_argument("--ef-sweep", type=ints, default=[16, 32, 64, 128, 256])
+    p.add_argument("--nprobe-sweep", type=ints, default=[4, 8, 16, 32, 64])
     p.add_argument("--dim", type=int, default=512)
     args = p.parse_args(argv)
     args.parts = [x.strip() for x in args.only.split(",") if x.strip()]
@@ -903,7 +918,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.workers, args.clients = [1], [1, 2]
         args.http_seconds, args.http_requests = min(args.http_seconds, 2.0), min(args.http_requests, 40)
         args.scale_sizes, args.isotropic_max, args.scale_queries = [1000, 4000], 1000, 20
-        args.ef_sweep = [16, 64]
+        args.ef_sweep, args.nprobe_sweep = [16, 64], [4, 16]
     return args
 
 

@@ -63,25 +63,46 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
-# HNSW parameters, measured with `python -m eval bench --only scale` (see README "Performance"):
-# M links per node and efConstruction set graph quality at build time; efSearch (stored in the
-# index file) trades query time for recall. Recall@10 against exact search is in the bench report.
+# ANN parameters, measured with `python -m eval bench --only scale` (see README "Performance").
+# HNSW: M links per node and efConstruction set graph quality at build time; efSearch (saved in the
+# index file) trades query time for recall.
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
+# Above IVF_THRESHOLD vectors an inverted file replaces HNSW: an HNSW graph of 1M × 512-d takes about an
+# hour of CPU on two cores to build, IVF a few minutes, at the same latency and recall class.
+# nlist ≈ √n (a power of two), k-means on at most IVF_TRAIN_PER_LIST × nlist sampled vectors;
+# nprobe (saved in the index file) lists are scanned per query.
+IVF_THRESHOLD = 500_000
+IVF_NPROBE = 32
+IVF_TRAIN_PER_LIST = 64
+
+
+def ivf_nlist(n: int) -> int:
+    return int(2 ** round(np.log2(max(n, 1) ** 0.5)))
 
 
 def build_dense_index(vectors: np.ndarray, ann_threshold: int, *, m: int = HNSW_M,
-                      ef_construction: int = HNSW_EF_CONSTRUCTION,
-                      ef_search: int = HNSW_EF_SEARCH) -> tuple[faiss.Index, str]:
-    """Exact inner product up to ``ann_threshold`` vectors, HNSW (inner product) above it.
+                      ef_construction: int = HNSW_EF_CONSTRUCTION, ef_search: int = HNSW_EF_SEARCH,
+                      ivf_threshold: int = IVF_THRESHOLD, nprobe: int = IVF_NPROBE) -> tuple[faiss.Index, str]:
+    """The dense index for ``vectors`` (L2-normalised, so inner product is cosine), and its kind.
 
-    Vectors are L2-normalised, so inner product is cosine. Returns ``(index, kind)`` with kind
-    ``"flat"`` or ``"hnsw"``; the kind is recorded in the manifest.
+    ``"flat"`` (exact) up to ``ann_threshold`` vectors, ``"hnsw"`` above it, ``"ivf"`` (inverted file,
+    exact distances within the probed lists) above ``max(ann_threshold, ivf_threshold)``. The kind is
+    recorded in the manifest.
     """
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    dim = vectors.shape[1]
-    if vectors.shape[0] > ann_threshold:
+    n, dim = vectors.shape
+    if n > max(ann_threshold, ivf_threshold):
+        nlist = ivf_nlist(n)
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.cp.niter = 10
+        index.cp.max_points_per_centroid = IVF_TRAIN_PER_LIST
+        sample = np.random.default_rng(0).choice(n, size=min(n, IVF_TRAIN_PER_LIST * nlist), replace=False)
+        index.train(vectors[np.sort(sample)])
+        index.nprobe = nprobe
+        kind = "ivf"
+    elif n > ann_threshold:
         index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = ef_construction
         index.hnsw.efSearch = ef_search
@@ -89,16 +110,23 @@ def build_dense_index(vectors: np.ndarray, ann_threshold: int, *, m: int = HNSW_
     else:
         index = faiss.IndexFlatIP(dim)
         kind = "flat"
-    if vectors.shape[0]:
+    if n:
         index.add(vectors)
     return index, kind
 
 
 def set_ef_search(index: faiss.Index, ef_search: int) -> None:
-    """Change an HNSW index's efSearch in place (no-op for exact indexes)."""
+    """Change an HNSW index's efSearch in place (no-op for other kinds)."""
     hnsw = getattr(faiss.downcast_index(index), "hnsw", None)
     if hnsw is not None:
         hnsw.efSearch = ef_search
+
+
+def set_nprobe(index: faiss.Index, nprobe: int) -> None:
+    """Change an IVF index's nprobe in place (no-op for other kinds)."""
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is not None:
+        ivf.nprobe = nprobe
 
 
 def recall_at_k(index: faiss.Index, exact: faiss.Index | np.ndarray, queries: np.ndarray, k: int = 10) -> float:

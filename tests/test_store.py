@@ -52,3 +52,19 @@ def test_scores_are_cosine_for_normalised_vectors():
     index, _ = store.build_dense_index(vecs, ann_threshold=10)
     scores, ids = index.search(vecs[:5], 1)
     assert list(ids[:, 0]) == [0, 1, 2, 3, 4] and np.allclose(scores[:, 0], 1.0, atol=1e-5)
+
+
+def test_ivf_above_ivf_threshold(tmp_path):
+    vecs, queries = _unit(6000, 32, 4), _unit(100, 32, 5)
+    index, kind = store.build_dense_index(vecs, ann_threshold=1000, ivf_threshold=5000, nprobe=8)
+    assert kind == "ivf" and index.ntotal == 6000 and index.nlist == store.ivf_nlist(6000) == 64
+    exact, _ = store.build_dense_index(vecs, ann_threshold=10**9)
+    truth = exact.search(queries, 10)[1]
+    low = store.recall_at_k(index, truth, queries)
+    store.set_nprobe(index, index.nlist)  # every list: exact
+    assert store.recall_at_k(index, truth, queries) > 0.99 > low
+    store.set_nprobe(index, 16)
+    faiss.write_index(index, str(tmp_path / "dense.faiss"))
+    assert faiss.extract_index_ivf(faiss.read_index(str(tmp_path / "dense.faiss"))).nprobe == 16
+    # HNSW keeps the range between the two thresholds
+    assert store.build_dense_index(vecs, ann_threshold=1000, ivf_threshold=10_000)[1] == "hnsw"
