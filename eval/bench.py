@@ -863,7 +863,7 @@ def markdown(results: dict[str, Any]) -> str:
         md += [f"## Dense index scaling — synthetic normalised vectors ({sc['queries']} queries, k = 10)\n\n"
                f"Index chosen by `build_dense_index`: exact up to ann_threshold = {sc['ann_threshold']}, HNSW "
                f"(M = {sc['hnsw']['M']}, efConstruction = {sc['hnsw']['ef_construction']}, efSearch = "
-               f"{sc['hnsw']['ef_search']}) above, IVF (nlist ≈ √n, nprobe = {sc['ivf']['nprobe']}) above "
+               f"{sc['hnsw']['ef_search']}) above, IVF (nlist ≈ 4·√n, nprobe = {sc['ivf']['nprobe']}) above "
                f"{sc['ivf']['threshold']:,}. Single-threaded queries. `clustered`: topics of 50 vectors "
                "(cosine ≈ 0.8 to the topic); `isotropic`: no structure (worst case).\n\n"]
         rows = [{"kind": r["kind"], "n": r["n"], "index": r["index"], "build s": _f(r["build_s"], 1)
@@ -906,7 +906,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--isotropic-max", type=int, default=100_000, help="largest isotropic collection (default 100k)")
     p.add_argument("--scale-queries", type=int, default=200)
     p.add_argument("--ef-sweep", type=ints, default=[16, 32, 64, 128, 256])
-    p.add_argument("--nprobe-sweep", type=ints, default=[4, 8, 16, 32, 64])
+    p.add_argument("--nprobe-sweep", type=ints, default=[16, 32, 64, 128, 256])
     p.add_argument("--dim", type=int, default=512)
     args = p.parse_args(argv)
     args.parts = [x.strip() for x in args.only.split(",") if x.strip()]

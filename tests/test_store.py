@@ -57,7 +57,7 @@ def test_scores_are_cosine_for_normalised_vectors():
 def test_ivf_above_ivf_threshold(tmp_path):
     vecs, queries = _unit(6000, 32, 4), _unit(100, 32, 5)
     index, kind = store.build_dense_index(vecs, ann_threshold=1000, ivf_threshold=5000, nprobe=8)
-    assert kind == "ivf" and index.ntotal == 6000 and index.nlist == store.ivf_nlist(6000) == 64
+    assert kind == "ivf" and index.ntotal == 6000 and index.nlist == store.ivf_nlist(6000) == 256
     exact, _ = store.build_dense_index(vecs, ann_threshold=10**9)
     truth = exact.search(queries, 10)[1]
     low = store.recall_at_k(index, truth, queries)
