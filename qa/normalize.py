@@ -107,9 +107,18 @@ def clean_question(question: str) -> str:
     return text
 
 
+# Personal numbers people paste (身份证号, 手机号, card numbers) say nothing about the
+# question and would only match unrelated figures; they are dropped with their labels.
+_PERSONAL = re.compile(
+    r"(身份证号?码?|手机号?码?|电话|社保卡号?|银行卡号?|卡号)?\s*[:：是为]?\s*"
+    r"(?<!\d)(\d{17}[\dXx]|1[3-9]\d{9}|\d{12,19})(?!\d)"
+)
+
+
 def normalise_text(text: str) -> str:
     """Half-width, simplified Chinese, colloquialisms folded, numerals as digits. Idempotent."""
     text = unicodedata.normalize("NFKC", text)
+    text = _PERSONAL.sub(" ", text)
     text = _t2s().convert(text)
     for pattern, repl in _COLLOQUIAL:
         text = pattern.sub(repl, text)
