@@ -365,11 +365,14 @@ def _timings_file(index_dir: Path) -> Path:
     return index_dir.parent / "cold_ingest.json"
 
 
-def _record_cold(index_dir: Path, key: str, entry: dict[str, Any]) -> dict[str, Any] | None:
-    """Keep the last ingest in which every chunk went through the model: that is the cold cost."""
+def _record_cold(index_dir: Path, key: str, entry: dict[str, Any], cold: bool) -> dict[str, Any] | None:
+    """Keep the last ``--cold`` ingest (every distinct chunk text through the model): that is the cold cost.
+
+    ``embedded`` can be below ``chunks`` even then: identical chunk texts are embedded once.
+    """
     path = _timings_file(index_dir)
     known = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    if entry["chunks"] and entry["embedded"] == entry["chunks"]:
+    if cold and entry["chunks"] and not entry["skipped"]:
         known[key] = {**entry, "measured": time.strftime("%Y-%m-%d %H:%M")}
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(known, indent=2), encoding="utf-8")
@@ -423,9 +426,9 @@ def evaluate_dataset(dataset: Dataset, split: str, *, settings: Settings, embedd
             "documents": build.documents}
     lc = {"seconds": lc_stats.seconds, "chunks": lc_stats.chunks, "embedded": lc_stats.embedded, "skipped": False,
           "documents": lc_stats.documents}
-    ingest = {"ours": {**ours, "cold": _record_cold(index_dir, "ours", ours),
+    ingest = {"ours": {**ours, "cold": _record_cold(index_dir, "ours", ours, cold),
                        "mean_chunk_chars": float(np.mean([len(c["text"]) for c in data.chunks]))},
-              "langchain": {**lc, "cold": _record_cold(index_dir, "langchain", lc),
+              "langchain": {**lc, "cold": _record_cold(index_dir, "langchain", lc, cold),
                             "mean_chunk_chars": float(np.mean([len(c.page_content) for c in base.chunks]))}}
     ceiling = {}
     if dataset.name == NCP:
