@@ -6,6 +6,7 @@
   but about nothing we calculate (报销比例是多少, 大病保险最高能报销多少钱).
 * ``CalcRequest(out_of_scope=True, scope_topic=…)``: a numeric look-alike about another
   subject (信用卡滞纳金, 公积金补缴多少, 车险, 电费, 个税, 养老金); the QA service refuses.
+  The topics and their labels are ``qa.scope.OUT_OF_SCOPE``, the table the service uses.
 * otherwise a request for one of ``calculator.KINDS`` with ``params`` read from the
   question only, ``missing`` required inputs with Chinese prompts, and ``examples``:
   typical values the articles give (4340元 base, 4% rate, 8000元 wage, 万分之五 …),
@@ -47,6 +48,7 @@ from qa.calculator import (
 )
 from qa.models import Calculation
 from qa.numparse import CalendarDate, Duration, Quantity, cn_to_decimal, find_quantities, to_halfwidth
+from qa.scope import MEDICAL, out_of_scope_topic
 
 __all__ = ["CalcRequest", "Example", "MissingParam", "detect"]
 
@@ -146,34 +148,6 @@ def _fold(text: str) -> str:
     for a, b in _FOLD:
         text = text.replace(a, b)
     return text
-
-
-# --------------------------------------------------------------------------------------
-# Scope
-# --------------------------------------------------------------------------------------
-
-_OUT_OF_SCOPE: list[tuple[str, re.Pattern[str]]] = [
-    ("信用卡/贷款", re.compile(r"信用卡|花呗|借呗|白条|网贷|贷款|房贷|车贷|利率|逾期还款|分期")),
-    ("公积金", re.compile(r"公积金")),
-    ("商业保险/车险", re.compile(r"车险|交强险|商业险|商业保险|商业医疗|保险公司|寿险|重疾险|意外险")),
-    (
-        "电费/水费/燃气费等生活缴费",
-        re.compile(r"电费|水费|燃气费|煤气费|话费|物业费|宽带|暖气费|取暖费|停机|房租|租金"),
-    ),
-    ("个税", re.compile(r"个税|个人所得税|所得税|缴税|纳税|税款|退税|报税")),
-    ("养老金/养老保险", re.compile(r"养老金|养老保险|退休金|养老保")),
-    ("失业/工伤/生育保险", re.compile(r"失业保险|失业金|工伤|生育津贴|生育保险")),
-    ("交通罚款", re.compile(r"违章|罚单|交通罚款")),
-]
-_MEDICAL = re.compile(r"医保|医疗保险|医疗保障|新农合|合作医疗|居民医保|职工医保|城乡居民")
-_HARD_OUT = {"商业保险/车险"}  # 商业医疗保险 mentions 医疗保险 but is not 医保
-
-
-def _scope_topic(t: str) -> str | None:
-    for topic, pattern in _OUT_OF_SCOPE:
-        if pattern.search(t) and (topic in _HARD_OUT or not _MEDICAL.search(t)):
-            return topic
-    return None
 
 
 # --------------------------------------------------------------------------------------
@@ -638,7 +612,7 @@ def detect(question: str, today: date | None = None) -> CalcRequest | None:
     t = _fold(question)
     if not _is_numeric_question(t):
         return None
-    topic = _scope_topic(t)
+    topic = out_of_scope_topic(t)
     if topic is not None:
         return CalcRequest(kind="", out_of_scope=True, scope_topic=topic)
     kind = _choose_kind(t)
@@ -671,7 +645,7 @@ def detect(question: str, today: date | None = None) -> CalcRequest | None:
     for m in ctx.extra_missing:
         if m.name not in {x.name for x in missing}:
             missing.append(m)
-    if re.search(r"社保", t) and not _MEDICAL.search(t):
+    if re.search(r"社保", t) and not MEDICAL.search(t):
         ctx.assumptions.append("问题说的是社保,这里只计算其中的医保部分。")
     return CalcRequest(
         kind=kind,

@@ -269,7 +269,9 @@ def test_evidence_points_at_the_words() -> None:
         ("养老保险断缴4个月补缴多少钱", "养老"),
         ("房贷利率现在是多少", "贷"),
         ("商业医疗保险一年交多少钱", "商业"),
-        ("生育津贴一个月能领多少钱", "生育"),
+        ("暖气费滞纳金怎么算", "电费"),
+        ("违章罚款多少钱", "违章"),
+        ("城乡居民养老保险每年交多少", "养老"),
     ],
 )
 def test_out_of_scope_lookalikes_are_flagged(question: str, topic: str) -> None:
@@ -282,6 +284,21 @@ def test_out_of_scope_lookalikes_are_flagged(question: str, topic: str) -> None:
 def test_medical_insurance_with_other_topic_stays_in_scope() -> None:
     r = req("医保和养老保险一起断了4个月,工资6000,医保补缴多少钱")
     assert r.kind == "back_payment"
+
+
+def test_social_insurance_with_another_topic_is_that_topic() -> None:
+    """社保 covers 养老 too; a 社保 question about 养老保险 is not calculated as 医保."""
+    r = detect("社保断了3个月养老保险补缴多少钱")
+    assert r is not None and r.out_of_scope and "养老" in r.scope_topic
+    assert req("社保断缴3个月,工资5000,补缴多少钱").kind == "back_payment"
+
+
+def test_maternity_and_instalments_are_not_refused() -> None:
+    """The corpus covers 生育待遇 after a 医保 break and 分期付款 of a back payment."""
+    r = req("断缴3个月后多久能享受生育津贴")
+    assert r.kind == "benefit_dates" and r.params["interruption_months"] == 3
+    r = req("医保断了3个月,补缴一次交不起可以分期吗,每月交多少")
+    assert r.kind == "back_payment" and not r.out_of_scope
 
 
 @pytest.mark.parametrize(
