@@ -14,17 +14,26 @@
 ``error`` is a stable machine code (``invalid_request``, ``not_found``, ``method_not_allowed``,
 ``payload_too_large``, ``service_unavailable``, ``internal_error``); ``message`` is what a page shows;
 ``detail`` lists every problem (empty for errors that are not about one field). The user's input is
-never echoed back, and no error body carries a stack trace or a file path.
+never echoed back, and no error body carries a stack trace or a file path. The one exception is the
+name of an unknown field or calculation parameter ("unknown field 'qustion'" explains a typo), and it
+goes through :func:`safe_name`: personal numbers masked, only letters, digits, CJK and ``_ . - [ ]``,
+at most 32 characters; many unknown fields are reported as one item with their count and at most
+three names.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
 from starlette.responses import Response
+
+from qa.calculator import KINDS
+
+from .privacy import mask_pii
 
 FIELD_LABELS_ZH = {
     "question": "问题",
@@ -105,6 +114,30 @@ def internal_error() -> Response:
 
 # --- validation errors ----------------------------------------------------------------------------------
 
+MAX_NAME_CHARS = 32
+MAX_NAMES_SHOWN = 3
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-\[\]\u4e00-\u9fff]")
+
+
+def safe_name(name: object) -> str:
+    """A name the client sent, fit to repeat in an error message (see the module docstring)."""
+    text = _UNSAFE_NAME_CHARS.sub("?", mask_pii(str(name))) or "?"
+    return text if len(text) <= MAX_NAME_CHARS else text[: MAX_NAME_CHARS - 1] + "…"
+
+
+def _unknown_fields(errs: Sequence[dict[str, Any]]) -> ErrorItem:
+    """All ``extra_forbidden`` errors at one place as one item: how many, and the first few names."""
+    names = [safe_name(e["loc"][-1]) if e.get("loc") else "?" for e in errs]
+    shown, more = names[:MAX_NAMES_SHOWN], len(names) > MAX_NAMES_SHOWN
+    zh_names = "、".join(f"“{n}”" for n in shown) + ("等" if more else "")
+    en_names = ", ".join(f"'{n}'" for n in shown) + (", …" if more else "")
+    if len(names) == 1:
+        zh, en = f"不支持的字段{zh_names}", f"unknown field {en_names}"
+    else:
+        zh, en = f"不支持的字段共 {len(names)} 个:{zh_names}", f"{len(names)} unknown fields: {en_names}"
+    parent = [p if isinstance(p, int) else str(p) for p in errs[0].get("loc", ())[:-1]]
+    return ErrorItem(loc=[*parent, names[0]], field=names[0], type="extra_forbidden", message_zh=zh, message_en=en)
+
 def _field_of(loc: Sequence[Any]) -> str | None:
     names = [str(p) for p in loc if isinstance(p, str) and p != "body"]
     return names[-1] if names else None
@@ -129,7 +162,7 @@ def translate(err: dict[str, Any]) -> ErrorItem:
     elif typ == "missing":
         zh, en = f"缺少{label}", f"{field} is required"
     elif typ == "extra_forbidden":
-        zh, en = f"不支持的字段“{field}”", f"unknown field '{field}'"
+        return _unknown_fields([err])
     elif typ == "string_too_short":
         zh, en = f"{label}不能为空", f"{field} must not be empty"
     elif typ == "string_too_long":
@@ -168,11 +201,16 @@ def validation_response(items: Iterable[ErrorItem]) -> Response:
 
 
 def validation_error_response(errors: Sequence[dict[str, Any]]) -> Response:
-    # An unknown field first: with a typo ("qustion") it explains the "missing" error that follows.
-    ordered = sorted(errors, key=lambda e: e.get("type") != "extra_forbidden")
-    items = [translate(e) for e in ordered] or [
-        ErrorItem(loc=["body"], type="value_error", message_zh="请求无效", message_en="invalid request")
-    ]
+    # Unknown fields first, one item per place: with a typo ("qustion") it explains the "missing"
+    # error that follows, and a body of a thousand unknown fields gives one short item, not a thousand.
+    extra: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for e in errors:
+        if e.get("type") == "extra_forbidden":
+            extra.setdefault(tuple(e.get("loc", ()))[:-1], []).append(e)
+    items = [_unknown_fields(group) for group in extra.values()]
+    items += [translate(e) for e in errors if e.get("type") != "extra_forbidden"]
+    if not items:
+        items = [ErrorItem(loc=["body"], type="value_error", message_zh="请求无效", message_en="invalid request")]
     return validation_response(items)
 
 
@@ -187,7 +225,19 @@ def question_error_response(field: str, message: str) -> Response:
     return error_response(422, "invalid_request", zh, en, [item])
 
 
+_KNOWN_PARAMS = frozenset(p.name for spec in KINDS.values() for p in spec.params) | {"kind", "params"}
+
+
 def calc_error_response(param: str, message_zh: str, message_en: str) -> Response:
+    if param not in _KNOWN_PARAMS:
+        # An unknown parameter: its name is the client's, quoted by the calculator as “name” / 'name'.
+        safe = safe_name(param)
+        if safe != param:
+            message_zh = message_zh.replace(f"“{param}”", f"“{safe}”")
+            message_en = message_en.replace(repr(param), repr(safe))
+            if param in message_zh or param in message_en:  # quoted some other way: say less
+                message_zh, message_en = f"未知参数“{safe}”", f"unknown parameter '{safe}'"
+            param = safe
     if param in ("kind", "params"):
         loc: list[str | int] = ["body", param]
     else:

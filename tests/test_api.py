@@ -254,6 +254,53 @@ def test_ask_error_does_not_echo_input(client: TestClient) -> None:
     assert secret not in r.text
 
 
+def test_typo_in_a_field_name_is_named_before_the_missing_field(client: TestClient) -> None:
+    body = assert_error(client.post("/api/ask", json={"qustion": "医保断缴"}), 422, "invalid_request", "qustion")
+    assert body["message_zh"] == "不支持的字段“qustion”(另有 1 处错误)"
+    assert body["message_en"] == "unknown field 'qustion' (and 1 more)"
+    pairs = [(d["type"], d["field"]) for d in body["detail"]]
+    assert pairs == [("extra_forbidden", "qustion"), ("missing", "question")]
+
+
+def test_many_unknown_fields_give_one_item_with_a_count(client: TestClient) -> None:
+    fields = {f"x{i}": i for i in range(200)}
+    r = client.post("/api/ask", json={"question": "医保断缴", **fields})
+    body = assert_error(r, 422, "invalid_request", "x0")
+    assert len(body["detail"]) == 1 and body["detail"][0]["type"] == "extra_forbidden"
+    assert body["message_zh"] == "不支持的字段共 200 个:“x0”、“x1”、“x2”等"
+    assert body["message_en"] == "200 unknown fields: 'x0', 'x1', 'x2', …"
+    assert '"x3"' not in r.text and "x199" not in r.text and len(r.text) < 600
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("a" * 5000, "a" * 31 + "…"),
+        ("<img src=x onerror=alert(1)>", "?img?src?x?onerror?alert?1??"),
+        ("110101199003071234", "[身份证号]"),  # a personal number pasted as a key is masked like in logs
+        ("问题", "问题"),
+    ],
+)
+def test_unknown_field_names_are_cut_to_a_safe_form(client: TestClient, name: str, shown: str) -> None:
+    r = client.post("/api/ask", json={"question": "医保断缴", name: 1})
+    body = assert_error(r, 422, "invalid_request", shown)
+    assert body["detail"][0]["loc"] == ["body", shown]
+    assert body["message_zh"] == f"不支持的字段“{shown}”" and body["message_en"] == f"unknown field '{shown}'"
+    if name != shown:
+        assert name not in r.text and "<" not in r.text
+
+
+def test_unknown_calculation_parameter_name_is_cut_to_a_safe_form(client: TestClient) -> None:
+    name = "<b>" + "x" * 300
+    r = client.post("/api/calculate", json={"kind": "monthly_contribution", "params": {name: 1}})
+    shown = "?b?" + "x" * 28 + "…"
+    body = assert_error(r, 422, "invalid_request", shown)
+    assert body["detail"][0]["loc"] == ["body", "params", shown]
+    assert f"未知参数“{shown}”" in body["message_zh"] and "base" in body["message_zh"]  # still lists what is valid
+    assert f"unknown parameter '{shown}'" in body["message_en"]
+    assert "<b>" not in r.text and "x" * 29 not in r.text
+
+
 @pytest.mark.parametrize("path", ["/api/ask", "/api/search"])
 @pytest.mark.parametrize(
     ("content", "headers", "kind"),
