@@ -238,9 +238,17 @@ def load_index(index_dir: Path, *, verify: bool = True) -> IndexData:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexLoadError(mpath, f"manifest unreadable ({exc}); rebuild the index") from exc
+    if not isinstance(manifest, dict):
+        raise IndexLoadError(mpath, "manifest is not a JSON object; rebuild the index")
     if manifest.get("format") != FORMAT_VERSION:
         raise IndexLoadError(mpath, f"index format {manifest.get('format')} is not {FORMAT_VERSION}; rebuild it")
-    for rel, digest in manifest.get("files", {}).items():
+    # publish() always lists every file with its checksum (since format 1); a manifest without that list
+    # would load unverified files, so it is refused rather than trusted.
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise IndexLoadError(mpath, "manifest has no \"files\" checksum list; the index is incomplete or "
+                                    "hand-edited, rebuild it with `python -m ingest`")
+    for rel, digest in files.items():
         f = root / rel
         if not f.resolve().is_relative_to(root):
             raise IndexLoadError(mpath, f"lists {rel!r}, which is outside the index folder; rebuild the index")

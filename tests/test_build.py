@@ -76,6 +76,33 @@ def test_cli_reports_bad_file_and_exits_nonzero(tmp_path):
     assert not (tmp_path / "idx").exists()
 
 
+@pytest.mark.parametrize("files", [None, {}, [], "documents.jsonl"], ids=["absent", "empty", "list", "string"])
+def test_manifest_without_checksums_is_refused(built_index, tmp_path, files):
+    """publish() always writes the checksum list; without it nothing would be verified, so loading refuses."""
+    copy = tmp_path / "copy"
+    shutil.copytree(built_index.resolve(), copy)
+    assert store.load_index(copy).chunks  # the intact copy loads
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["files"] and "documents.jsonl" in manifest["files"]
+    if files is None:
+        del manifest["files"]
+    else:
+        manifest["files"] = files
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(store.IndexLoadError) as info:
+        store.load_index(copy)
+    assert info.value.path == str(copy / "manifest.json")
+    assert '"files" checksum list' in str(info.value) and "python -m ingest" in str(info.value)
+
+
+def test_manifest_that_is_not_an_object_is_refused(built_index, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(built_index.resolve(), copy)
+    (copy / "manifest.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(store.IndexLoadError, match="manifest.json: manifest is not a JSON object"):
+        store.load_index(copy)
+
+
 def test_corrupt_index_file_is_named(built_index, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(built_index.resolve(), copy)
