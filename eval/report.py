@@ -32,7 +32,17 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def bar_chart(path: Path, series: dict[str, dict[str, float | None]], title: str, ylabel: str = "score") -> None:
-    """Grouped bars: one group per metric, one bar per system."""
+    """Grouped bars: one group per metric, one bar per system; the legend sits right of the plot."""
+    import matplotlib.pyplot as plt
+
+    fig = bar_figure(series, title, ylabel)
+    # "tight" grows the saved image to take in the legend placed outside the axes.
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+
+
+def bar_figure(series: dict[str, dict[str, float | None]], title: str, ylabel: str = "score") -> Any:
+    """The matplotlib Figure ``bar_chart`` saves (the caller closes it)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -50,10 +60,10 @@ def bar_chart(path: Path, series: dict[str, dict[str, float | None]], title: str
     ax.set_xticks(range(len(metrics)), metrics, rotation=20, ha="right", fontsize=8)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
+    # Outside the axes: inside, it covered the tallest bars and their value labels.
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig
 
 
 def write(folder: Path, markdown: str, data: dict[str, Any]) -> None:
