@@ -90,7 +90,8 @@ class HybridRetriever:
         k = min(k, len(self.chunks))
         if not tokens or k <= 0:
             return []
-        ids, scores = self.data.bm25.retrieve([tokens], k=k, show_progress=False, n_threads=1)
+        # n_threads=0: score in this thread (bm25s starts a ThreadPoolExecutor per call for any n_threads > 0)
+        ids, scores = self.data.bm25.retrieve([tokens], k=k, show_progress=False, n_threads=0)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
 
     # -- fusion -----------------------------------------------------------------------------
