@@ -171,6 +171,17 @@ def startup_message(exc: BaseException) -> str:
     return "error: " + " ".join(text.split())
 
 
+def check_service(settings: Settings | None = None) -> str | None:
+    """Load the QA service once (index + model, as configured): its one-line error, or None if it loads.
+
+    ``python -m api --workers N`` runs this in a child process before starting the workers."""
+    try:
+        QAService.load(settings or get_settings())
+    except Exception as exc:  # IndexNotReady, a missing model, …: one line, no traceback
+        return startup_message(exc)
+    return None
+
+
 def create_app(settings: Settings | None = None, service: QAService | None = None) -> YibaoApp:
     """Build the app. ``service`` skips loading (``python -m api`` loads it before serving)."""
     settings = settings or get_settings()

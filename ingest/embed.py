@@ -334,7 +334,8 @@ class Embedder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         if self.settings.embed_backend in ("onnx", "onnx-int8"):
             onnx_file = ensure_onnx(self.settings, self.path, int8=self.settings.embed_backend == "onnx-int8")
-            model = OnnxEncoder(self.path, onnx_file, self.settings.max_seq_length)
+            model = OnnxEncoder(self.path, onnx_file, self.settings.max_seq_length,
+                                threads=self.settings.embed_threads or None)
             self._dim = model.get_embedding_dimension()
             return model
         from sentence_transformers import SentenceTransformer

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # Chinese roughly one token per character.
     max_seq_length: int = Field(512, ge=16, le=512)
     embed_batch_size: int = Field(32, ge=1, le=1024)
+    # ONNX Runtime threads inside one encode call (ONNX backends only); 0 = one per available core.
+    # `python -m api` sets 1 unless YIBAO_EMBED_THREADS is given: a question gains nothing from more.
+    embed_threads: int = Field(0, ge=0, le=256)
 
     # --- chunking (characters) ----------------------------------------------------
     chunk_min_chars: int = Field(150, ge=10)
@@ -57,6 +60,8 @@ class Settings(BaseSettings):
     questions_log: Path = PROJECT_ROOT / "var" / "questions.jsonl"
     # At most this many answer/search/calculate calls run at once in the thread pool (CPU-bound).
     ask_concurrency: int = Field(4, ge=1, le=64)
+    # Worker processes of `python -m api` (each loads its own model); 0 = one per core, at most 2.
+    workers: int = Field(0, ge=0, le=64)
 
 
 @lru_cache(maxsize=1)

@@ -68,3 +68,36 @@ def test_serve_workers_hands_the_tcp_listener_to_the_supervisor(monkeypatch: pyt
     serve_workers(2, host="127.0.0.1", port=0, log_level="warning")
     assert handed["ran"] and handed["config"].workers == 2
     assert handed["protos"] == [socket.IPPROTO_TCP]
+
+
+def test_default_workers_is_one_per_core_at_most_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    from api import __main__ as entry
+
+    for cores, expected in ((1, 1), (2, 2), (8, 2)):
+        monkeypatch.setattr(entry.os, "sched_getaffinity", lambda _pid, n=cores: set(range(n)))
+        assert entry.default_workers() == expected
+
+
+def test_python_m_api_embeds_with_one_thread_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers read their settings from the environment ``main`` prepares (spawned processes inherit it)."""
+    import os
+
+    from api import __main__ as entry
+    from ingest.settings import get_settings
+
+    seen: list = []
+
+    def fake_check() -> str:
+        seen.append((get_settings().embed_threads, os.environ.get("YIBAO_EMBED_THREADS")))
+        return "error: stopped by the test"
+
+    monkeypatch.setattr(entry, "check_service_in_child", fake_check)
+    env = {k: v for k, v in os.environ.items() if k not in ("YIBAO_EMBED_THREADS", "YIBAO_WORKERS")}
+    monkeypatch.setattr(os, "environ", env)
+    try:
+        assert entry.main(["--no-build", "--workers", "2", "--port", "1"]) == 1
+        env["YIBAO_EMBED_THREADS"] = "3"
+        assert entry.main(["--no-build", "--workers", "2", "--port", "1"]) == 1
+    finally:
+        get_settings.cache_clear()
+    assert seen == [(1, "1"), (3, "3")]

@@ -136,3 +136,13 @@ def test_pooling_modes_from_modules_json(tmp_path):
     (tmp_path / "modules.json").write_text(json.dumps(modules))
     with pytest.raises(ModelError, match="YIBAO_EMBED_BACKEND=torch"):
         embed._pooling_mode(tmp_path)
+
+
+def test_embed_threads_sets_onnx_runtime_threads(int8_embedder, onnx_cache):
+    """``YIBAO_EMBED_THREADS`` (``python -m api`` uses 1): same vectors, fewer threads per call."""
+    one = Embedder(Settings(cache_dir=onnx_cache, embed_backend="onnx-int8", embed_threads=1))
+    assert one.model.session.get_session_options().intra_op_num_threads == 1
+    auto = int8_embedder.model.session.get_session_options().intra_op_num_threads
+    assert auto == len(os.sched_getaffinity(0))
+    text = ["医保断缴三个月怎么补缴？"]
+    assert np.allclose(one.encode(text), int8_embedder.encode(text), atol=1e-5)
