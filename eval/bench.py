@@ -15,9 +15,13 @@ Parts (each one a section of ``var/reports/<timestamp>-bench/report.md`` + ``rep
 - ``search``: single-client latency over ``eval/questions.jsonl``: ``QAService.search`` and ``ask`` with
   the query cache off, the LRU-cached repeat, and the baseline's ``similarity_search``, interleaved per
   question so that machine load hits every system alike.
-- ``http``: ``python -m api`` started on a free 127.0.0.1 port with 1 and with 2 workers; 1/4/8
-  concurrent clients POST ``/api/ask`` for a bounded time and count; throughput, p50/p95, errors, and
-  the server's peak RSS (all its processes).
+- ``http``: ``python -m api`` started on a free 127.0.0.1 port with its default worker count (what
+  the README recommends: one per core, at most 2) and with 1 worker; 1/4/8 concurrent clients POST
+  ``/api/ask`` for a bounded time and count; throughput, p50/p95, errors, CPU milliseconds per request
+  of the server and of the client, and the server's peak RSS (all its processes). Each client is a
+  thread with one persistent (keep-alive) ``http.client`` connection, cycling through the evaluation
+  questions from its own offset; the server's query cache is off unless ``--query-cache``, so every
+  request embeds its question. The client shares the machine's cores with the server.
 - ``scale``: synthetic 512-d normalised collections (``eval.synthetic``) of 10k/100k/1M vectors in the
   index ``ingest.store.build_dense_index`` picks (exact up to ``ann_threshold``, HNSW above, IVF above
   500k), single-query latency and recall@10 against exact search, with an efSearch / nprobe sweep. Built
@@ -95,6 +99,13 @@ def loadavg() -> list[float]:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return []
+
+
+def default_workers() -> int:
+    """The worker count ``python -m api`` serves with when not told (YIBAO_WORKERS, else per core, at most 2)."""
+    from api.__main__ import default_workers as per_core
+
+    return get_settings().workers or per_core()
 
 
 def free_port() -> int:
@@ -499,10 +510,36 @@ class Server:
         self._log_file.close()
 
 
-def load_level(url: str, questions: list[str], clients: int, seconds: float, max_requests: int) -> dict[str, Any]:
-    """``clients`` threads POST /api/ask until ``seconds`` pass or ``max_requests`` are sent in total."""
-    import httpx
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its live descendants."""
+    import psutil
 
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total
+
+
+def load_level(url: str, questions: list[str], clients: int, seconds: float, max_requests: int,
+               server_pid: int | None = None) -> dict[str, Any]:
+    """``clients`` threads POST /api/ask until ``seconds`` pass or ``max_requests`` are sent in total.
+
+    Each thread keeps one ``http.client`` connection open (reopened after an error): the standard
+    library client costs about a quarter of httpx's CPU per request, CPU the server needs on a small
+    machine. ``client_cpu_ms`` is this process's CPU per answered request (all its threads)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    host, port = where.hostname or "127.0.0.1", where.port or 80
+    headers = {"Content-Type": "application/json"}
     lock = threading.Lock()
     sent = [0]
     lat: list[float] = []
@@ -511,24 +548,33 @@ def load_level(url: str, questions: list[str], clients: int, seconds: float, max
 
     def client(i: int) -> None:
         n = i * max(1, len(questions) // clients)
-        with httpx.Client(base_url=url, timeout=60) as http:
+        conn = http.client.HTTPConnection(host, port, timeout=60)
+        try:
             while time.monotonic() < deadline:
                 with lock:
                     if sent[0] >= max_requests:
                         return
                     sent[0] += 1
-                q = questions[n % len(questions)]
+                body = json.dumps({"question": questions[n % len(questions)]}, ensure_ascii=False).encode()
                 n += 1
                 t = time.perf_counter()
                 try:
-                    r = http.post("/api/ask", json={"question": q})
-                    ok, why = r.status_code == 200, f"HTTP {r.status_code}"
-                except httpx.HTTPError as exc:
+                    conn.request("POST", "/api/ask", body=body, headers=headers)
+                    r = conn.getresponse()
+                    data = r.read()
+                    ok, why = r.status == 200 and bool(data), f"HTTP {r.status}"
+                except (OSError, http.client.HTTPException) as exc:
                     ok, why = False, type(exc).__name__
+                    conn.close()
+                    conn = http.client.HTTPConnection(host, port, timeout=60)
                 ms = (time.perf_counter() - t) * 1000
                 with lock:
                     (lat.append(ms) if ok else errors.append(why))
+        finally:
+            conn.close()
 
+    server_cpu0 = _cpu_seconds(server_pid) if server_pid else None
+    cpu0 = time.process_time()
     start = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
     for th in threads:
@@ -536,8 +582,13 @@ def load_level(url: str, questions: list[str], clients: int, seconds: float, max
     for th in threads:
         th.join(timeout=seconds + 120)
     elapsed = time.perf_counter() - start
-    return {"clients": clients, "requests": len(lat) + len(errors), "ok": len(lat), "errors": len(errors),
-            "error_kinds": sorted(set(errors)), "seconds": elapsed, "rps": len(lat) / elapsed if elapsed else 0.0,
+    client_cpu = time.process_time() - cpu0
+    server_cpu = (_cpu_seconds(server_pid) - server_cpu0) if server_pid else None
+    ok = len(lat)
+    return {"clients": clients, "requests": ok + len(errors), "ok": ok, "errors": len(errors),
+            "error_kinds": sorted(set(errors)), "seconds": elapsed, "rps": ok / elapsed if elapsed else 0.0,
+            "client_cpu_ms": client_cpu * 1000 / ok if ok else None,
+            "server_cpu_ms": server_cpu * 1000 / ok if ok and server_cpu is not None else None,
             **lat_summary(lat)}
 
 
@@ -545,10 +596,11 @@ def part_http(ctx: Ctx) -> dict[str, Any]:
     questions = [q.question for q in own_questions(ctx)]
     index_dir = indexed(ctx, "own")
     out: dict[str, Any] = {"query_cache": bool(ctx.args.query_cache), "seconds_per_level": ctx.args.http_seconds,
-                           "max_requests_per_level": ctx.args.http_requests, "runs": []}
+                           "max_requests_per_level": ctx.args.http_requests, "questions": len(questions),
+                           "default_workers": default_workers(), "runs": []}
     for workers in ctx.args.workers:
         server = Server(ctx, index_dir, workers)
-        run: dict[str, Any] = {"workers": workers, "levels": []}
+        run: dict[str, Any] = {"workers": workers, "default": workers == out["default_workers"], "levels": []}
         try:
             t0 = time.perf_counter()
             server.wait_ready()
@@ -557,7 +609,8 @@ def part_http(ctx: Ctx) -> dict[str, Any]:
             run["startup_s"] = time.perf_counter() - t0
             run["idle_rss_mb"] = server.sampler.sample() / 2**20
             for clients in ctx.args.clients:
-                level = load_level(server.url, questions, clients, ctx.args.http_seconds, ctx.args.http_requests)
+                level = load_level(server.url, questions, clients, ctx.args.http_seconds, ctx.args.http_requests,
+                                   server_pid=server.proc.pid)
                 level["loadavg"] = loadavg()
                 run["levels"].append(level)
         except RuntimeError as exc:
@@ -846,14 +899,21 @@ def markdown(results: dict[str, Any]) -> str:
         h = results["http"]
         md += [f"## HTTP — POST /api/ask on 127.0.0.1 ({h['seconds_per_level']} s or "
                f"{h['max_requests_per_level']} requests per level, query cache "
-               f"{'on' if h['query_cache'] else 'off'})\n\n"]
+               f"{'on' if h['query_cache'] else 'off'})\n\n"
+               f"Each client: one keep-alive connection, cycling through {h.get('questions', '?')} evaluation "
+               "questions from its own offset. CPU ms are per answered request: the server's processes and "
+               "the client process (same machine). `python -m api` serves with "
+               f"**{h.get('default_workers', '?')} worker(s)** by default on this machine.\n\n"]
         for run in h["runs"]:
             if run.get("error"):
                 md.append(f"- {run['workers']} worker(s): **error** {run['error'][:300]}\n")
             rows = [{"clients": x["clients"], "requests": x["requests"], "errors": x["errors"],
-                     "req/s": _f(x["rps"], 2), "p50 ms": _f(x["p50_ms"], 1), "p95 ms": _f(x["p95_ms"], 1)}
+                     "req/s": _f(x["rps"], 2), "p50 ms": _f(x["p50_ms"], 1), "p95 ms": _f(x["p95_ms"], 1),
+                     "server CPU ms": _f(x.get("server_cpu_ms"), 2), "client CPU ms": _f(x.get("client_cpu_ms"), 2),
+                     "load avg": _f((x.get("loadavg") or [None])[0], 2)}
                     for x in run["levels"]]
-            md += [f"### {run['workers']} worker(s) — start-up {_f(run.get('startup_s'), 1)} s, idle RSS "
+            default = " (the `python -m api` default)" if run.get("default") else ""
+            md += [f"### {run['workers']} worker(s){default} — start-up {_f(run.get('startup_s'), 1)} s, idle RSS "
                    f"{_f(run.get('idle_rss_mb'), 0)} MB, peak RSS {_f(run['peak_rss_mb'], 0)} MB "
                    f"(server + workers)\n\n", report.table(rows, list(rows[0])) if rows else "", "\n",
                    f"Throughput {run.get('scaling_clients', '–')} clients ÷ 1 client: "
@@ -896,7 +956,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="project embedding backend (default: YIBAO_EMBED_BACKEND)")
     p.add_argument("--seq", type=int, default=None, help="project max_seq_length (default: YIBAO_MAX_SEQ_LENGTH)")
     p.add_argument("--questions", type=int, default=None, help="use the first N evaluation questions")
-    p.add_argument("--workers", type=ints, default=[1, 2], help="server worker counts (default 1,2)")
+    p.add_argument("--workers", type=ints, default=None,
+                   help=f"server worker counts (default: python -m api's default, {default_workers()}, then 1)")
     p.add_argument("--clients", type=ints, default=[1, 4, 8], help="concurrent clients (default 1,4,8)")
     p.add_argument("--http-seconds", type=float, default=15.0, help="duration of one load level (default 15)")
     p.add_argument("--http-requests", type=int, default=3000, help="request cap per load level (default 3000)")
@@ -909,6 +970,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--nprobe-sweep", type=ints, default=[16, 32, 64, 128, 256])
     p.add_argument("--dim", type=int, default=512)
     args = p.parse_args(argv)
+    if args.workers is None:
+        args.workers = list(dict.fromkeys([default_workers(), 1]))
     args.parts = [x.strip() for x in args.only.split(",") if x.strip()]
     bad = [x for x in args.parts if x not in PARTS]
     if bad:

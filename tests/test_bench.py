@@ -31,6 +31,8 @@ def test_quick_bench_writes_its_report(tmp_path):
     (run,) = data["http"]["runs"]
     assert "error" not in run and [lv["clients"] for lv in run["levels"]] == [1, 2]
     assert all(lv["ok"] > 0 and lv["errors"] == 0 for lv in run["levels"]) and run["peak_rss_mb"] > 50
+    assert all(lv["server_cpu_ms"] > 0 and lv["client_cpu_ms"] > 0 for lv in run["levels"])
+    assert data["http"]["questions"] == 5 and data["http"]["default_workers"] >= 1
     kinds = {(r["n"], r["index"]) for r in data["scale"]["rows"]}
     assert (1000, "flat") in kinds and (4000, "hnsw") in kinds
     assert all(0.0 <= r["recall@10"] <= 1.0 for r in data["scale"]["rows"])
@@ -41,6 +43,8 @@ def test_quick_bench_writes_its_report(tmp_path):
 def test_parse_args_parts_and_quick():
     args = bench.parse_args(["--only", "scale,http", "--quick"])
     assert args.parts == ["scale", "http"] and args.workers == [1] and args.http_seconds <= 2
+    # by default the server runs as `python -m api` would, then with 1 worker for comparison
+    assert bench.parse_args([]).workers == list(dict.fromkeys([bench.default_workers(), 1]))
     with pytest.raises(SystemExit):
         bench.parse_args(["--only", "nonsense"])
 
