@@ -153,7 +153,7 @@ def variant(svc: QAService, *, embedder: Embedder | None = None, **update: objec
     v.settings = svc.settings.model_copy(update=update)
     if embedder is not None:
         v.embedder = embedder
-    v.retriever = HybridRetriever(svc.data, v.embedder, v.settings)
+    v.retriever = HybridRetriever(svc.data, v.embedder, v.settings, terms=svc.retriever.terms)
     return v
 
 

@@ -40,11 +40,21 @@ class Settings(BaseSettings):
     chunk_max_chars: int = Field(400, ge=50)
 
     # --- retrieval ------------------------------------------------------------------
-    fusion: Literal["rrf", "weighted"] = "rrf"
+    # "adaptive": z-scored dense + BM25 scores, BM25's weight set per question by how much of the
+    # question BM25's best chunk contains (see qa/retrieve.py). No single static weighting suits
+    # both FAQ-style and long-document corpora (`python -m eval external`); this one does.
+    fusion: Literal["adaptive", "rrf", "weighted"] = "adaptive"
     dense_weight: float = Field(1.0, ge=0)
     bm25_weight: float = Field(1.0, ge=0)
     rrf_k: int = Field(60, ge=1)
-    candidates: int = Field(30, ge=1, le=1000)
+    # BM25's weight goes linearly from adaptive_bm25_low (coverage ≤ adaptive_coverage_low)
+    # to adaptive_bm25_high (coverage ≥ adaptive_coverage_high), times bm25_weight.
+    adaptive_bm25_low: float = Field(0.5, ge=0)
+    adaptive_bm25_high: float = Field(2.0, ge=0)
+    adaptive_coverage_low: float = Field(0.4, ge=0, le=1)
+    adaptive_coverage_high: float = Field(0.8, ge=0, le=1)
+    # Candidates per side; z-scores need a pool wider than the answer's top-k.
+    candidates: int = Field(100, ge=1, le=1000)
     # Above this many chunks the dense index switches from exact search to HNSW.
     ann_threshold: int = Field(50_000, ge=1)
     query_cache_size: int = Field(1024, ge=0)

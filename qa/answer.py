@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from .normalize import Query
 from .retrieve import Scored
 from .scope import GENERIC_TERMS
 from .sentences import Unit, split_units
+from .terms import TermWeights
 
 # Selection knobs, chosen on eval/questions.jsonl (`python -m eval`): 5 units from at
 # most 4 chunks gave keyword coverage 0.850 vs 0.832 for 4 from 3, at equal hit@1;
@@ -54,22 +54,6 @@ class Composition:
     citations: list[Citation]
     units: list[Candidate]
     conflict: bool = False
-
-
-class TermWeights:
-    """IDF over the index's chunks: rare words count more when matching a question."""
-
-    def __init__(self, chunks: list[dict[str, Any]]):
-        df: dict[str, int] = {}
-        for c in chunks:
-            for t in set(tokenize(f"{c.get('heading', '')} {c['text']}")):
-                df[t] = df.get(t, 0) + 1
-        n = max(1, len(chunks))
-        self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
-        self.unknown = math.log(1 + (n + 0.5) / 0.5)
-
-    def __call__(self, term: str) -> float:
-        return self.idf.get(term, self.unknown)
 
 
 def _bigrams(text: str) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from ingest.tokenize import tokenize
 
 from .models import SearchHit
 from .normalize import Query
+from .terms import TermWeights
 
 # Metadata preference, applied as a multiplier on the fused score. Small on purpose:
 # it reorders near-ties (e.g. the 嘉峪关 article for a 嘉峪关 question) without
@@ -23,6 +25,9 @@ from .normalize import Query
 REGION_MATCH_BOOST = 0.25
 OTHER_REGION_PENALTY = 0.10
 TYPE_MATCH_BOOST = 0.05
+# Spread of the logistic that maps adaptive fused z-scores to (0, 1); only the composer's
+# chunk prior (score ÷ best score) depends on it, rankings do not.
+ADAPTIVE_TEMPERATURE = 4.0
 
 
 @dataclass(frozen=True)
@@ -60,9 +65,11 @@ class _LRU:
 
 
 class HybridRetriever:
-    def __init__(self, data: IndexData, embedder: Embedder, settings: Settings):
+    def __init__(self, data: IndexData, embedder: Embedder, settings: Settings, terms: TermWeights | None = None):
+        """``terms`` lets variants over one index share the word weights (tokenising every chunk is slow)."""
         self.data, self.embedder, self.settings = data, embedder, settings
         self.chunks = data.chunks
+        self.terms = terms if terms is not None else TermWeights(data.chunks)
         self._query_cache = _LRU(settings.query_cache_size)
         vocab = data.bm25.vocab_dict
         self._vocab = set(vocab) if isinstance(vocab, dict) else set()
@@ -95,21 +102,52 @@ class HybridRetriever:
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
 
     # -- fusion -----------------------------------------------------------------------------
-    def fuse(self, dense: list[tuple[int, float]], sparse: list[tuple[int, float]]) -> dict[int, float]:
+    def bm25_weight_for(self, query_terms: set[str], sparse: list[tuple[int, float]]) -> float:
+        """BM25's weight for this question, from how much of it BM25's best chunk contains.
+
+        Questions copied from a document's wording (long policy texts) have most of their rare
+        words in BM25's best chunk and BM25 is right there; paraphrased questions (FAQ style)
+        cover less and dense retrieval is right. On ncp_policies train the best BM25 chunk holds
+        0.76 of the question's IDF mass, on insurance_faq 0.43 (`python -m eval external`).
+        """
+        s = self.settings
+        if not sparse or not query_terms or getattr(self, "terms", None) is None:
+            return s.bm25_weight
+        cov = self.terms.coverage(query_terms, sparse[0][0])
+        lo, hi = s.adaptive_coverage_low, s.adaptive_coverage_high
+        t = min(1.0, max(0.0, (cov - lo) / (hi - lo))) if hi > lo else float(cov >= lo)
+        return s.bm25_weight * (s.adaptive_bm25_low + t * (s.adaptive_bm25_high - s.adaptive_bm25_low))
+
+    def fuse(self, dense: list[tuple[int, float]], sparse: list[tuple[int, float]],
+             query_terms: set[str] | None = None) -> dict[int, float]:
+        """Chunk index -> fused score (higher is better; positive for every candidate).
+
+        A side whose weight is 0 adds no candidates, so dense-only and BM25-only are exact ablations.
+        """
         s = self.settings
         fused: dict[int, float] = {}
         if s.fusion == "rrf":
             for weight, ranked in ((s.dense_weight, dense), (s.bm25_weight, sparse)):
+                if weight <= 0:
+                    continue
                 for rank, (i, _) in enumerate(ranked):
                     fused[i] = fused.get(i, 0.0) + weight / (s.rrf_k + rank + 1)
-        else:  # weighted sum of min-max normalised scores
+        elif s.fusion == "weighted":  # weighted sum of min-max normalised scores
             for weight, ranked in ((s.dense_weight, dense), (s.bm25_weight, sparse)):
-                if not ranked:
+                if weight <= 0 or not ranked:
                     continue
                 vals = [v for _, v in ranked]
                 lo, hi = min(vals), max(vals)
                 for i, v in ranked:
                     fused[i] = fused.get(i, 0.0) + weight * ((v - lo) / (hi - lo) if hi > lo else 1.0)
+        else:  # adaptive: z-scores of each side, BM25 weighted by its best chunk's query coverage
+            b_weight = self.bm25_weight_for(query_terms or set(), sparse)
+            sides = [(w, _zscores(r)) for w, r in ((s.dense_weight, dense), (b_weight, sparse)) if w > 0 and r]
+            ids = {i for _, z in sides for i in z}
+            # A candidate missing from one side's list scores that side's lowest z (it ranked below all of them).
+            raw = {i: sum(w * z.get(i, min(z.values())) for w, z in sides) for i in ids}
+            # Logistic map to (0, 1): positive scores whose ratios the answer composer can use as a prior.
+            fused = {i: 1.0 / (1.0 + math.exp(-v / ADAPTIVE_TEMPERATURE)) for i, v in raw.items()}
         return fused
 
     def _preference(self, chunk: dict[str, Any], query: Query) -> float:
@@ -129,7 +167,7 @@ class HybridRetriever:
     def search(self, query: Query, top_k: int) -> list[Scored]:
         n = max(self.settings.candidates, top_k)
         dense, sparse = self.dense(query.text, n), self.bm25(query.text, n)
-        fused = self.fuse(dense, sparse)
+        fused = self.fuse(dense, sparse, set(tokenize(query.text)))
         d_rank = {i: r for r, (i, _) in enumerate(dense)}
         b_rank = {i: r for r, (i, _) in enumerate(sparse)}
         d_score, b_score = dict(dense), dict(sparse)
@@ -140,6 +178,13 @@ class HybridRetriever:
         ]
         out.sort(key=lambda s: (-s.score, s.index))
         return out[:top_k]
+
+
+def _zscores(ranked: list[tuple[int, float]]) -> dict[int, float]:
+    vals = np.array([v for _, v in ranked], dtype=float)
+    sd = float(vals.std())
+    mu = float(vals.mean())
+    return {i: ((v - mu) / sd if sd > 1e-12 else 0.0) for i, v in ranked}
 
 
 def to_hit(s: Scored) -> SearchHit:

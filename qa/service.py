@@ -11,7 +11,7 @@ from ingest.settings import Settings, get_settings
 from ingest.store import IndexData, IndexLoadError, load_index
 
 from . import calculator
-from .answer import TermWeights, compose, specific_coverage
+from .answer import compose, specific_coverage
 from .calc_answer import answer_calculation, is_out_of_scope_calculation, missing_prompt
 from .models import Answer, Calculation, SearchHit
 from .normalize import Query, normalise_question
@@ -40,7 +40,7 @@ class QAService:
         self.data = data
         self.embedder = embedder
         self.retriever = HybridRetriever(data, embedder, settings)
-        self.weights = TermWeights(data.chunks)
+        self.weights = self.retriever.terms
         self._chunk_counts: dict[str, int] = {}
         for c in data.chunks:
             self._chunk_counts[c["doc_id"]] = self._chunk_counts.get(c["doc_id"], 0) + 1

@@ -1,0 +1,37 @@
+"""Word weights over the index's chunks, shared by fusion (query coverage) and answer composition."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from ingest.tokenize import tokenize
+
+
+class TermWeights:
+    """IDF over the index's chunks (rare words count more), plus each chunk's word set."""
+
+    def __init__(self, chunks: list[dict[str, Any]]):
+        self.chunk_terms: list[frozenset[str]] = [
+            frozenset(tokenize(f"{c.get('heading', '')} {c['text']}")) for c in chunks
+        ]
+        df: dict[str, int] = {}
+        for terms in self.chunk_terms:
+            for t in terms:
+                df[t] = df.get(t, 0) + 1
+        n = max(1, len(chunks))
+        self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        self.unknown = math.log(1 + (n + 0.5) / 0.5)
+
+    def __call__(self, term: str) -> float:
+        return self.idf.get(term, self.unknown)
+
+    def coverage(self, query_terms: Iterable[str], index: int) -> float:
+        """Share (by IDF) of the query's words that chunk ``index`` contains."""
+        terms = set(query_terms)
+        total = sum(self(t) for t in terms)
+        if total <= 0:
+            return 0.0
+        have = self.chunk_terms[index]
+        return sum(self(t) for t in terms if t in have) / total
