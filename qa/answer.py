@@ -33,6 +33,12 @@ DUPLICATE_JACCARD = 0.6
 # The articles often disagree or complement each other: when a second document has a
 # unit nearly as good as the best, one slot goes to it so the answer shows both.
 SECOND_SOURCE_RATIO = 0.85
+# Yes/no questions ("…会清零吗?", "…还能补缴吗?") are where the articles contradict each
+# other most (eval/QUESTIONS.md, conflict-004/005); a second document's unit is looked for
+# among YES_NO_POOL chunks and kept down to this share of the best unit's score.
+YES_NO_QUESTION = re.compile(r"(吗|么)[?？]?$|能否|能不能|会不会|是否|可不可以|算不算|要不要|有没有")
+YES_NO_POOL = 10
+YES_NO_SECOND_SOURCE_RATIO = 0.5
 # A document's statement counts as a version if its unit matches the question at
 # least this well relative to the best unit; at most MAX_VERSIONS are listed.
 VERSION_MIN_LEXICAL = 0.3
@@ -117,19 +123,36 @@ def specific_coverage(query: Query, chosen: list[Candidate], weights: TermWeight
     return sum(weights(t) for t in specific if t in evidence) / sum(weights(t) for t in specific)
 
 
-def pick(cands: list[Candidate]) -> list[Candidate]:
+def is_yes_no_question(question: str) -> bool:
+    return bool(YES_NO_QUESTION.search(question))
+
+
+def may_differ(question: str) -> bool:
+    """Yes/no, when and how-much questions: the kinds on which the articles disagree."""
+    return is_yes_no_question(question) or is_when_question(question) or quantity.asked_type(question) is not None
+
+
+def pick(cands: list[Candidate], second_pool: list[Candidate] | None = None,
+         second_ratio: float = SECOND_SOURCE_RATIO) -> list[Candidate]:
+    """The answer's units; ``second_pool`` (default ``cands``) is where a second document's unit is sought."""
     if not cands:
         return []
     best = cands[0].score
     first_doc = cands[0].scored.chunk["doc_id"]
-    second = next((c for c in cands if c.scored.chunk["doc_id"] != first_doc), None)
-    if second is not None and second.score >= SECOND_SOURCE_RATIO * best and second not in cands[:MAX_UNITS - 1]:
+    pool = cands if second_pool is None else second_pool
+    second = next((c for c in pool if c.scored.chunk["doc_id"] != first_doc), None)
+    if second is not None and second.score >= second_ratio * best and second not in cands[:MAX_UNITS - 1]:
         cands = [*cands[: MAX_UNITS - 1], second, *(c for c in cands[MAX_UNITS - 1 :] if c is not second)]
+        second_kept = second
+    else:
+        second_kept = None
     chosen: list[Candidate] = []
     chunks: set[str] = set()
     for c in cands:
-        if len(chosen) >= MAX_UNITS or c.score < KEEP_RATIO * best:
+        if len(chosen) >= MAX_UNITS:
             break
+        if c.score < KEEP_RATIO * best and c is not second_kept:
+            continue
         cid = c.scored.chunk["chunk_id"]
         if cid not in chunks and len(chunks) >= MAX_CHUNKS:
             continue
@@ -222,7 +245,15 @@ def compose(query: Query, scored: list[Scored], weights: TermWeights,
     if not cands:
         return None
     versions = pick_versions(query, cands)
-    chosen = versions or pick(cands)
+    if versions:
+        chosen = versions
+    elif may_differ(query.text) and len(scored) > top_k:
+        # A question on which the articles may differ: look further down the ranking for
+        # another document's statement, and accept a weaker one than for other questions.
+        wider, _ = candidates(query, scored, weights, len(scored))
+        chosen = pick(cands, wider, YES_NO_SECOND_SOURCE_RATIO)
+    else:
+        chosen = pick(cands)
     citations, numbers = cite(chosen, documents)
     if versions:
         order = chosen

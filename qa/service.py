@@ -11,7 +11,7 @@ from ingest.settings import Settings, get_settings
 from ingest.store import IndexData, IndexLoadError, load_index
 
 from . import calculator
-from .answer import compose, specific_coverage
+from .answer import YES_NO_POOL, compose, specific_coverage
 from .calc_answer import answer_calculation, is_out_of_scope_calculation, missing_prompt
 from .models import Answer, Calculation, SearchHit
 from .normalize import Query, normalise_question
@@ -90,7 +90,7 @@ class QAService:
             return done(answer=refusal_message(topic), refused=True)
 
         t = time.perf_counter()
-        scored = self.retriever.search(query, top_k)
+        scored = self.retriever.search(query, max(top_k, YES_NO_POOL))
         timings["retrieve"] = round((time.perf_counter() - t) * 1000, 2)
 
         t = time.perf_counter()
@@ -100,7 +100,7 @@ class QAService:
             return done(answer=calc.text, refused=False, citations=calc.citations, calculation=calc.calculation,
                         conflict=calc.conflict)
 
-        best_dense = max((s.dense for s in scored), default=0.0)
+        best_dense = max((s.dense for s in scored[:top_k]), default=0.0)
         if not scored or best_dense < MIN_DENSE or (
             not has_domain_words(query.text) and best_dense < MIN_DENSE_NO_DOMAIN_WORDS
         ):
