@@ -82,13 +82,14 @@ def _bigrams(text: str) -> set[str]:
 
 
 def _by_relevance(refs: tuple[calculator.SourceRef, ...], query: Query, data: IndexData) -> list:
-    """Sources of the asked region first, then those whose wording is closest to the question."""
+    """Sources of the asked region (or quoting it) first, then those whose wording is closest to the question."""
     q = _bigrams(canonical(query.text))
 
     def key(item: tuple[int, calculator.SourceRef]) -> tuple[int, float, int]:
         i, ref = item
         regions = data.documents.get(ref.doc_id, {}).get("metadata", {}).get("regions", [])
-        local = any(r in reg or reg in r for r in query.regions for reg in regions)
+        local = any(r in reg or reg in r for r in query.regions for reg in regions) or any(
+            r in ref.quote for r in query.regions)
         overlap = len(q & _bigrams(canonical(ref.quote))) / (len(q) or 1)
         return (0 if local else 1, -overlap, i)
 

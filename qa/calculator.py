@@ -116,6 +116,7 @@ REF_YEARS_25 = SourceRef(
 )
 REF_YEARS_15 = SourceRef(DOC_003, "累计缴费年限不足时,可一次性补缴至法规年限(如15年)")
 REF_YEARS_UNTIL = SourceRef(DOC_003, "未达到法定年限的,可以缴费至法定年限")
+REF_YEARS_VARY = SourceRef(DOC_000, "我国各省市对于职工医保缴费年限各自规定不同,例如广州医保最低缴费年限为15年")
 # benefit_dates
 REF_001_SHORT = SourceRef(DOC_001, "补缴后不设待遇享受等待期,缴费当月即可享受待遇")
 REF_001_LONG = SourceRef(DOC_001, "如果中断时间超过3个月,补缴后需要等待3个月才能重新享受基本医疗保险待遇")
@@ -969,7 +970,10 @@ def _years_to_retirement(spec: KindSpec, inp: _Inputs) -> CalcResult:
         if actual is not None:
             sentence += f"(其中实际缴费满{_plain(required_actual)}年)"
         sentence += f"的要求,还需缴费{_plain(remaining)}年(约{remaining_months}个月)。"
-    refs = (REF_YEARS_25, REF_YEARS_15, REF_YEARS_UNTIL)
+    # A requirement other than article 001's 25 years does not rest on that rule; it rests on
+    # the passage saying requirements differ by city.
+    first = REF_YEARS_25 if required == 25 else REF_YEARS_VARY
+    refs = (first, REF_YEARS_15, REF_YEARS_UNTIL)
     calc = _calc(spec, inputs, formula, remaining, assumptions, details)
     return CalcResult(calc, refs, sentence)
 
