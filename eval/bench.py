@@ -527,6 +527,24 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
+def connection_split(port: int) -> list[int] | None:
+    """Established connections to ``port`` per server process, largest first (None if not readable).
+
+    With several workers sharing one listening socket, the worker that wakes first accepts every
+    pending connection, so keep-alive clients that connect together can all land on one worker."""
+    import psutil
+
+    try:
+        conns = psutil.net_connections(kind="tcp")
+    except (psutil.Error, OSError):
+        return None
+    per: dict[int, int] = {}
+    for c in conns:
+        if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port and c.pid:
+            per[c.pid] = per.get(c.pid, 0) + 1
+    return sorted(per.values(), reverse=True) or None
+
+
 def load_level(url: str, questions: list[str], clients: int, seconds: float, max_requests: int,
                server_pid: int | None = None) -> dict[str, Any]:
     """``clients`` threads POST /api/ask until ``seconds`` pass or ``max_requests`` are sent in total.
@@ -579,6 +597,10 @@ def load_level(url: str, questions: list[str], clients: int, seconds: float, max
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
     for th in threads:
         th.start()
+    split = None
+    if server_pid and clients > 1:
+        time.sleep(seconds / 2)
+        split = connection_split(port)
     for th in threads:
         th.join(timeout=seconds + 120)
     elapsed = time.perf_counter() - start
@@ -587,7 +609,7 @@ def load_level(url: str, questions: list[str], clients: int, seconds: float, max
     ok = len(lat)
     return {"clients": clients, "requests": ok + len(errors), "ok": ok, "errors": len(errors),
             "error_kinds": sorted(set(errors)), "seconds": elapsed, "rps": ok / elapsed if elapsed else 0.0,
-            "client_cpu_ms": client_cpu * 1000 / ok if ok else None,
+            "client_cpu_ms": client_cpu * 1000 / ok if ok else None, "connections_per_process": split,
             "server_cpu_ms": server_cpu * 1000 / ok if ok and server_cpu is not None else None,
             **lat_summary(lat)}
 
@@ -902,7 +924,8 @@ def markdown(results: dict[str, Any]) -> str:
                f"{'on' if h['query_cache'] else 'off'})\n\n"
                f"Each client: one keep-alive connection, cycling through {h.get('questions', '?')} evaluation "
                "questions from its own offset. CPU ms are per answered request: the server's processes and "
-               "the client process (same machine). `python -m api` serves with "
+               "the client process (same machine). Connections per worker: sampled halfway through the level. "
+               "`python -m api` serves with "
                f"**{h.get('default_workers', '?')} worker(s)** by default on this machine.\n\n"]
         for run in h["runs"]:
             if run.get("error"):
@@ -910,7 +933,8 @@ def markdown(results: dict[str, Any]) -> str:
             rows = [{"clients": x["clients"], "requests": x["requests"], "errors": x["errors"],
                      "req/s": _f(x["rps"], 2), "p50 ms": _f(x["p50_ms"], 1), "p95 ms": _f(x["p95_ms"], 1),
                      "server CPU ms": _f(x.get("server_cpu_ms"), 2), "client CPU ms": _f(x.get("client_cpu_ms"), 2),
-                     "load avg": _f((x.get("loadavg") or [None])[0], 2)}
+                     "load avg": _f((x.get("loadavg") or [None])[0], 2),
+                     "connections per worker": "/".join(map(str, x.get("connections_per_process") or [])) or "–"}
                     for x in run["levels"]]
             default = " (the `python -m api` default)" if run.get("default") else ""
             md += [f"### {run['workers']} worker(s){default} — start-up {_f(run.get('startup_s'), 1)} s, idle RSS "

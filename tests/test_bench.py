@@ -32,6 +32,8 @@ def test_quick_bench_writes_its_report(tmp_path):
     assert "error" not in run and [lv["clients"] for lv in run["levels"]] == [1, 2]
     assert all(lv["ok"] > 0 and lv["errors"] == 0 for lv in run["levels"]) and run["peak_rss_mb"] > 50
     assert all(lv["server_cpu_ms"] > 0 and lv["client_cpu_ms"] > 0 for lv in run["levels"])
+    split = run["levels"][1]["connections_per_process"]  # 2 clients, 1 worker (None if psutil may not look)
+    assert split is None or split == [2]
     assert data["http"]["questions"] == 5 and data["http"]["default_workers"] >= 1
     kinds = {(r["n"], r["index"]) for r in data["scale"]["rows"]}
     assert (1000, "flat") in kinds and (4000, "hnsw") in kinds
