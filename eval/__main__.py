@@ -1,5 +1,6 @@
 """`python -m eval [--questions FILE] [--index DIR]` — the own question set;
-`python -m eval external` — the public benchmarks; `python -m eval bench` — performance."""
+`python -m eval external` — the public benchmarks; `python -m eval fusion-cv` — a held-out check of the
+fusion settings; `python -m eval bench` — performance."""
 
 from __future__ import annotations
 
@@ -70,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import main as bench_main
 
         return bench_main(argv[1:])
+    if argv and argv[0] == "fusion-cv":
+        from .fusion_cv import main as fusion_cv_main
+
+        return fusion_cv_main(argv[1:])
     return own_main(argv)
 
 
