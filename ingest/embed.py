@@ -318,8 +318,13 @@ class Embedder:
 
     @property
     def signature(self) -> str:
-        """Identifies model + settings that change vectors; stored in the manifest and cache key."""
-        return f"{self.name}|{self.settings.embed_backend}|seq{self.settings.max_seq_length}"
+        """Identifies model + settings that change vectors; stored in the manifest and cache key.
+
+        The ONNX backends add the export/quantisation recipe: a new recipe makes new vectors, and
+        cached ones from the old recipe must not be mixed in.
+        """
+        sig = f"{self.name}|{self.settings.embed_backend}|seq{self.settings.max_seq_length}"
+        return sig if self.settings.embed_backend == "torch" else f"{sig}|{ONNX_RECIPE}"
 
     @property
     def backend(self) -> str:

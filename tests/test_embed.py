@@ -118,6 +118,14 @@ def test_signature_names_backend_and_length(onnx_cache):
     assert len(sigs) == 6  # cache keys of different backends never collide
 
 
+def test_signature_changes_with_the_onnx_recipe(onnx_cache, monkeypatch):
+    int8, torch_ = Embedder(_settings(onnx_cache, "onnx-int8")), Embedder(_settings(onnx_cache, "torch"))
+    before = int8.signature, torch_.signature
+    monkeypatch.setattr(embed, "ONNX_RECIPE", "torch-onnx-opset17-v2")
+    assert int8.signature != before[0]  # old cached int8 vectors are not reused under a new recipe
+    assert torch_.signature == before[1]  # the torch backend has no recipe
+
+
 def test_missing_model_folder_gives_install_hint(tmp_path):
     for backend in ("torch", "onnx-int8"):
         with pytest.raises(ModelError) as err:
