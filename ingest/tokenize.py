@@ -96,6 +96,12 @@ def content_words(text: str) -> list[str]:
     ]
 
 
+def warm_up() -> None:
+    """Load jieba's dictionaries now (about 1 s): otherwise the first question a server answers pays it."""
+    tokenize("医保断缴")
+    content_words("医保断缴")
+
+
 def tokenize(text: str) -> list[str]:
     """Search-mode jieba tokens (long words plus their parts), lower-cased, stopwords dropped."""
     return list(_tokens(text))

@@ -114,3 +114,13 @@ def test_cli_prints_answer_and_sources(built_index):
                           timeout=180, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "来源:" in proc.stdout and "[1]" in proc.stdout
+
+
+def test_load_warms_jieba_so_the_first_question_is_not_slow(built_index, test_settings, embedder, monkeypatch):
+    from ingest import tokenize
+    from qa.service import QAService
+
+    monkeypatch.setattr(tokenize, "_pos_tokenizer", None)  # as in a fresh server process
+    QAService.load(test_settings, built_index, embedder=embedder)
+    # Loading the part-of-speech tables took 1.1 s on the first /api/ask before they were loaded here.
+    assert tokenize._pos_tokenizer is not None
