@@ -37,6 +37,7 @@ import numpy as np
 from ingest.settings import PROJECT_ROOT, Settings, get_settings
 
 from . import report
+from .external import shortfall
 
 ADAPTIVE_KEYS = ("adaptive_bm25_low", "adaptive_bm25_high", "adaptive_coverage_low", "adaptive_coverage_high")
 # The grid the shipped point was taken from, widened by one step on each side.
@@ -76,11 +77,6 @@ def mean_scores(per_q: PerQuestion, qids: Sequence[str]) -> dict[str, float]:
     return {m: float(np.mean([per_q[q][m] for q in qids])) for m in metrics}
 
 
-def shortfall(scores: dict[str, float], refs: Sequence[dict[str, float]]) -> float:
-    """How far ``scores`` falls below the better reference on its worst metric (0 = nowhere below)."""
-    return max(0.0, *(max(r[m] for r in refs) - v for m, v in scores.items()))
-
-
 @dataclass(frozen=True)
 class Evaluation:
     """One setting scored on a set of questions per data set, with the single sides on the same ones."""
@@ -96,7 +92,7 @@ def evaluate(point: Table, refs: dict[str, Table], questions: dict[str, Sequence
     scores = {key: mean_scores(point[key], qids) for key, qids in questions.items()}
     references = {key: {side: mean_scores(t[key], qids) for side, t in refs.items()}
                   for key, qids in questions.items()}
-    gaps = {key: shortfall(scores[key], list(references[key].values())) for key in questions}
+    gaps = {key: shortfall(scores[key], references[key]) for key in questions}
     mean = float(np.mean([v for s in scores.values() for v in s.values()]))
     return Evaluation(scores, references, gaps, mean)
 

@@ -10,7 +10,8 @@ import pytest
 from test_external import mini_data  # noqa: F401  (fixture)
 
 from eval import fusion_cv, report
-from eval.fusion_cv import Table, choose, cross_validate, evaluate, folds, shortfall
+from eval.external import shortfall
+from eval.fusion_cv import Table, choose, cross_validate, evaluate, folds
 
 FAQ, TRAIN, DEV = "faq/test", "ncp/train", "ncp/dev"
 
@@ -39,7 +40,7 @@ def test_folds_partition_the_questions_in_a_fixed_interleaved_order() -> None:
 
 
 def test_shortfall_is_the_worst_gap_below_the_better_side_per_metric() -> None:
-    refs = [{"a": 0.8, "b": 0.5}, {"a": 0.6, "b": 0.9}]
+    refs = {"BM25 only": {"a": 0.8, "b": 0.5}, "dense only": {"a": 0.6, "b": 0.9}}
     assert shortfall({"a": 0.8, "b": 0.9}, refs) == 0
     assert shortfall({"a": 0.9, "b": 0.7}, refs) == pytest.approx(0.2)
     assert shortfall({"a": 1.0, "b": 1.0}, refs) == 0  # above the better side is not negative shortfall
