@@ -114,14 +114,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _git_commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
-                              text=True, timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
 @dataclass
 class Ctx:
     args: argparse.Namespace
@@ -1018,7 +1010,7 @@ def main(argv: list[str] | None = None, *, settings: Settings | None = None) -> 
     folder = args.out or report.report_dir("bench")
     folder.mkdir(parents=True, exist_ok=True)
     started, t0 = time.strftime("%Y-%m-%d %H:%M:%S"), time.perf_counter()
-    meta = {"started": started, "commit": _git_commit(), "cpus": os.cpu_count(), "quick": args.quick,
+    meta = {"started": started, "commit": report.git_commit(), "cpus": os.cpu_count(), "quick": args.quick,
             "python": platform.python_version(), "loadavg_before": loadavg(), "parts": args.parts,
             "command": "python -m eval bench " + " ".join(sys.argv[1:] if argv is None else argv),
             "project": {k: getattr(settings, k) for k in ("embed_backend", "max_seq_length", "embed_batch_size",

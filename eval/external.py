@@ -37,7 +37,6 @@ import itertools
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -493,8 +492,7 @@ WARM_TEXT = "warm (an up-to-date index is reused; the embedding cache is read)"
 
 def render(runs: list[DatasetRun], tuning: TuneResult | None, settings: Settings, args: argparse.Namespace,
            reported: dict[str, Any], folder: Path) -> tuple[str, dict[str, Any]]:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
-                            text=True, check=False).stdout.strip() or "unknown"
+    commit = report.git_commit() or "unknown"
     model = runs[0].manifest.get("model") if runs else "?"
     md = ["# External retrieval benchmarks\n\n",
           f"Command: `python -m eval external {' '.join(args.argv)}` · commit {commit} · "

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ingest.settings import PROJECT_ROOT, Settings, get_settings
+from ingest.settings import Settings, get_settings
 
 from . import report
 from .external import shortfall
@@ -201,8 +200,7 @@ def render(grid, tables, refs, qids, n_folds: int, argv: list[str], seconds: flo
     shipped_all = evaluate(tables[0], refs, {k: qids[k] for k in (train_key, dev_key, faq_key)})
     meeting_all = sum(max(evaluate(t, refs, {k: qids[k] for k in (train_key, dev_key, faq_key)}).shortfall.values())
                       == 0 for t in tables)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
-                            text=True, check=False).stdout.strip() or "unknown"
+    commit = report.git_commit() or "unknown"
     md = ["# Adaptive fusion: cross-validated choice of its parameters\n\n",
           f"Command: `python -m eval fusion-cv {' '.join(argv)}` · commit {commit} · "
           f"{time.strftime('%Y-%m-%d %H:%M')} · {len(grid)} settings · {seconds:.0f} s · "

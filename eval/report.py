@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,15 @@ from typing import Any
 from ingest.settings import PROJECT_ROOT
 
 REPORTS_DIR = PROJECT_ROOT / "var" / "reports"
+
+
+def git_commit() -> str | None:
+    """The checkout's short commit, for the report header (None outside a git checkout)."""
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+                              text=True, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 def report_dir(name: str) -> Path:
