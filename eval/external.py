@@ -50,7 +50,7 @@ import numpy as np
 from ingest.build import BuildReport, build_index
 from ingest.embed import Embedder
 from ingest.settings import PROJECT_ROOT, Settings, get_settings
-from ingest.store import load_index
+from ingest.store import IndexData, load_index
 
 from . import report
 from .baseline import ABLATIONS, BM25_ONLY, DENSE_ONLY, HYBRID, LangChainBaseline, ablations, variant
@@ -389,17 +389,26 @@ def span_ceiling(chunks_by_doc: dict[str, list[str]], questions: list[Question])
     return hits / len(questions)
 
 
+def build_dataset_index(dataset: Dataset, index_dir: Path, *, settings: Settings, embedder: Embedder,
+                        force: bool = False, cold: bool = False,
+                        progress: bool = True) -> tuple[BuildReport, IndexData]:
+    """The data set converted to a corpus and ingested into ``index_dir`` (reused when up to date)."""
+    with tempfile.TemporaryDirectory(prefix=f"yibao-{dataset.name}-") as tmp:
+        write_corpus(dataset, Path(tmp))
+        build = build_index(Path(tmp), index_dir, settings=settings, embedder=embedder,
+                            force=force or cold, use_cache=not cold, progress=progress)
+    data = load_index(index_dir)
+    if data.manifest.get("model_signature") != embedder.signature:
+        raise RuntimeError(f"{index_dir} was built with {data.manifest.get('model_signature')!r}; use --force")
+    return build, data
+
+
 def evaluate_dataset(dataset: Dataset, split: str, *, settings: Settings, embedder: Embedder, index_dir: Path,
                      tuned: dict[str, Any] | None = None, force: bool = False, cold: bool = False,
                      progress: bool = True, tune_split: str | None = None) -> tuple[DatasetRun, TuneResult | None]:
     questions = dataset.splits[split]
-    with tempfile.TemporaryDirectory(prefix=f"yibao-{dataset.name}-") as tmp:
-        write_corpus(dataset, Path(tmp))
-        build: BuildReport = build_index(Path(tmp), index_dir, settings=settings, embedder=embedder,
-                                         force=force or cold, use_cache=not cold, progress=progress)
-    data = load_index(index_dir)
-    if data.manifest.get("model_signature") != embedder.signature:
-        raise RuntimeError(f"{index_dir} was built with {data.manifest.get('model_signature')!r}; use --force")
+    build, data = build_dataset_index(dataset, index_dir, settings=settings, embedder=embedder, force=force,
+                                      cold=cold, progress=progress)
     from qa.service import QAService
 
     svc = QAService(data, embedder, settings)

@@ -24,7 +24,6 @@ import argparse
 import itertools
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +35,19 @@ import numpy as np
 from ingest.settings import Settings, get_settings
 
 from . import report
-from .external import shortfall
+from .baseline import ABLATIONS, variant
+from .external import (
+    DATA_DIR,
+    FAQ,
+    NCP,
+    WORK_DIR,
+    MemoEmbedder,
+    build_dataset_index,
+    load_dataset,
+    run_system,
+    service_search,
+    shortfall,
+)
 
 ADAPTIVE_KEYS = ("adaptive_bm25_low", "adaptive_bm25_high", "adaptive_coverage_low", "adaptive_coverage_high")
 # The grid the shipped point was taken from, widened by one step on each side.
@@ -144,12 +155,7 @@ Collected = tuple[list[dict[str, float]], list[Table], dict[str, Table], dict[st
 def collect(settings: Settings, embedder, *, data_dir: Path, work: Path, progress: bool = True,
             limit: int | None = None) -> Collected:
     """Search every question once per grid point; returns (grid, tables, single-side tables, qids per key)."""
-    from ingest.build import build_index
-    from ingest.store import load_index
     from qa.service import QAService
-
-    from .baseline import ABLATIONS, variant
-    from .external import FAQ, NCP, MemoEmbedder, load_dataset, run_system, service_search, write_corpus
 
     grid = adaptive_grid(settings)
     services = {}
@@ -157,10 +163,7 @@ def collect(settings: Settings, embedder, *, data_dir: Path, work: Path, progres
     for name in (NCP, FAQ):
         dataset = load_dataset(name, data_dir, limit)
         index_dir = work / (name + (f"-limit{limit}" if limit else "")) / "index"
-        with tempfile.TemporaryDirectory(prefix=f"yibao-{name}-") as tmp:
-            write_corpus(dataset, Path(tmp))
-            build_index(Path(tmp), index_dir, settings=settings, embedder=embedder, progress=progress)
-        data = load_index(index_dir)
+        _, data = build_dataset_index(dataset, index_dir, settings=settings, embedder=embedder, progress=progress)
         svc = QAService(data, embedder, settings)
         services[name] = (dataset, variant(svc, embedder=MemoEmbedder(embedder)))
         for split, qs in dataset.splits.items():
@@ -174,10 +177,10 @@ def collect(settings: Settings, embedder, *, data_dir: Path, work: Path, progres
         return out
 
     t0 = time.perf_counter()
-    refs = {side: table({**update, "fusion": "adaptive"}) for side, update in ABLATIONS.items()}
+    refs = {side: table(update) for side, update in ABLATIONS.items()}
     tables = []
     for i, point in enumerate(grid, 1):
-        tables.append(table({**point, "fusion": "adaptive"}))
+        tables.append(table(point))
         if progress and (i % 10 == 0 or i == len(grid)):
             rate = (time.perf_counter() - t0) / (i + len(refs))
             print(f"  fusion-cv: {i}/{len(grid)} settings, ~{rate * (len(grid) - i):.0f} s left", file=sys.stderr)
@@ -191,15 +194,14 @@ def _point_text(p: dict[str, float]) -> str:
 
 
 def render(grid, tables, refs, qids, n_folds: int, argv: list[str], seconds: float) -> tuple[str, dict[str, Any]]:
-    from .external import FAQ, NCP
-
     faq_key, train_key, dev_key = f"{FAQ}/test", f"{NCP}/train", f"{NCP}/dev"
     results, pooled = cross_validate(tables, refs, faq_key=faq_key, faq_qids=qids[faq_key], select_key=train_key,
                                      select_qids=qids[train_key], test_key=dev_key, test_qids=qids[dev_key],
                                      n_folds=n_folds)
-    shipped_all = evaluate(tables[0], refs, {k: qids[k] for k in (train_key, dev_key, faq_key)})
-    meeting_all = sum(max(evaluate(t, refs, {k: qids[k] for k in (train_key, dev_key, faq_key)}).shortfall.values())
-                      == 0 for t in tables)
+    every_split = {k: qids[k] for k in (train_key, dev_key, faq_key)}
+    on_every_split = [evaluate(t, refs, every_split) for t in tables]
+    shipped_all = on_every_split[0]
+    meeting_all = sum(max(e.shortfall.values()) == 0 for e in on_every_split)
     commit = report.git_commit() or "unknown"
     md = ["# Adaptive fusion: cross-validated choice of its parameters\n\n",
           f"Command: `python -m eval fusion-cv {' '.join(argv)}` · commit {commit} · "
@@ -217,15 +219,13 @@ def render(grid, tables, refs, qids, n_folds: int, argv: list[str], seconds: flo
             row[f"held-out {key} shortfall"] = f.held_out.shortfall[key]
         rows.append(row)
     md += [report.table(rows, list(rows[0])), "\n"]
+    faq_folds = folds(qids[faq_key], n_folds)
     for f in results:
         md.append(f"\nFold {f.k} held-out scores:\n\n")
-        trows = []
-        for key in (dev_key, faq_key):
-            n = len(qids[dev_key]) if key == dev_key else len(folds(qids[faq_key], n_folds)[f.k])
-            trows.append({"questions": f"{key} ({n})", "system": "hybrid (chosen)", **f.held_out.scores[key]})
-            trows += [{"questions": "", "system": side, **s} for side, s in f.held_out.references[key].items()]
+        for key, n in ((dev_key, len(qids[dev_key])), (faq_key, len(faq_folds[f.k]))):
+            trows = [{"questions": f"{key} ({n})", "system": "hybrid (chosen)", **f.held_out.scores[key]},
+                     *({"questions": "", "system": side, **s} for side, s in f.held_out.references[key].items())]
             md += [report.table(trows, ["questions", "system", *f.held_out.scores[key]]), "\n"]
-            trows = []
     md += [f"\nPooled {FAQ} held-out ({len(qids[faq_key])} questions, each scored by a setting chosen without it):\n\n",
            report.table([{"system": "hybrid (chosen per fold)", **pooled.scores[faq_key]},
                          *({"system": s, **v} for s, v in pooled.references[faq_key].items())],
@@ -244,8 +244,6 @@ def render(grid, tables, refs, qids, n_folds: int, argv: list[str], seconds: flo
 
 def main(argv: list[str] | None = None, *, settings: Settings | None = None, embedder=None) -> int:
     from ingest.embed import Embedder
-
-    from .external import DATA_DIR, FAQ, NCP, WORK_DIR
 
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(prog="python -m eval fusion-cv", description=__doc__.split("\n\n")[0])
