@@ -64,13 +64,13 @@ class QAService:
             embedder.encode(["预热"])  # load the model now: a broken model fails here, not on a request
         except ModelError as exc:
             raise IndexNotReady(str(exc)) from exc
-        warm_up()  # jieba's dictionaries too: the first /api/ask took 1.1 s without this, later ones ~10 ms
         built_with = data.manifest.get("model_signature")
         if built_with != embedder.signature:
             raise IndexNotReady(
                 f"Index in {index_dir} was built with model {built_with!r} but the service is configured for "
                 f"{embedder.signature!r}; rebuild it with `python -m ingest --force` or set YIBAO_EMBED_MODEL."
             )
+        warm_up()  # jieba's dictionaries too: the first /api/ask took 1.1 s without this, later ones ~10 ms
         return cls(data, embedder, settings)
 
     # -- public API -----------------------------------------------------------------------
