@@ -63,14 +63,13 @@ def bar_figure(series: dict[str, dict[str, float | None]], title: str, ylabel: s
     width = 0.8 / max(1, len(systems))
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(metrics) + 2), 4.2), dpi=120)
     for i, name in enumerate(systems):
-        xs = [j + (i - (len(systems) - 1) / 2) * width for j in range(len(metrics))]
-        present = [(x, series[name][m]) for x, m in zip(xs, metrics) if series[name].get(m) is not None]
+        points = [(j + (i - (len(systems) - 1) / 2) * width, series[name].get(m)) for j, m in enumerate(metrics)]
+        present = [(x, v) for x, v in points if v is not None]
         bars = ax.bar([x for x, _ in present], [v for _, v in present], width, label=name)
         ax.bar_label(bars, labels=[f"{v:.2f}" for _, v in present], fontsize=7, padding=1)
         # A value the run did not measure gets a dash on the axis, not a bar of height 0.
-        for x, m in zip(xs, metrics):
-            if series[name].get(m) is None:
-                ax.text(x, 0, "–", ha="center", va="bottom", fontsize=7)
+        for x in (x for x, v in points if v is None):
+            ax.text(x, 0, "–", ha="center", va="bottom", fontsize=7)
     ax.set_xticks(range(len(metrics)), metrics, rotation=20, ha="right", fontsize=8)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
