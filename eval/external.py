@@ -2,7 +2,7 @@
 
     python -m eval external [--dataset insurance_faq|ncp_policies|all] [--split dev|train] [--limit N] [--tune]
 
-Each data set (``shared/external``, see its README) is converted to a folder of ``.jsonl``
+Each data set (``eval/data``, see its README) is converted to a folder of ``.jsonl``
 documents and ingested by the normal ``ingest.build.build_index`` into its own index under
 ``var/external/<dataset>/index`` (re-runs reuse it; the embedding cache ``var/cache`` makes a
 rebuild cheap). The same questions then go, in one run, to
@@ -56,7 +56,9 @@ from . import report
 from .baseline import ABLATIONS, BM25_ONLY, DENSE_ONLY, HYBRID, LangChainBaseline, ablations, variant
 from .metrics import normalize_text, percentile, recall_at_k, span_in_top_k, unique_in_order
 
-DATA_DIR = PROJECT_ROOT.parent / "shared" / "external"
+# The project's own copy of the public data sets (eval/data/README.md); YIBAO_EVAL_DATA_DIR or --data
+# chooses another folder.
+DATA_DIR = get_settings().eval_data_dir
 WORK_DIR = PROJECT_ROOT / "var" / "external"
 FAQ, NCP = "insurance_faq", "ncp_policies"
 DATASETS = (FAQ, NCP)
@@ -605,7 +607,7 @@ def main(argv: list[str] | None = None, *, settings: Settings | None = None,
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     settings = settings or get_settings()
     if not (args.data / FAQ).is_dir() and not (args.data / NCP).is_dir():
-        print(f"error: external data not found in {args.data} (see shared/external/README.md)", file=sys.stderr)
+        print(f"error: external data not found in {args.data} (see eval/data/README.md)", file=sys.stderr)
         return 1
     embedder = embedder or Embedder(settings)
     embedder.encode(["预热"])  # load the model before anything is timed

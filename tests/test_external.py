@@ -1,7 +1,7 @@
 """`python -m eval external`: data-set conversion, hit logic, span check and the written report.
 
 The end-to-end test runs on a hand-made miniature of both data sets (a few short documents),
-so it needs neither shared/external nor more than a few seconds of embedding.
+so it needs neither the real data sets nor more than a few seconds of embedding.
 """
 
 from __future__ import annotations
@@ -162,7 +162,6 @@ def test_span_check_on_retrieved_chunks() -> None:
     assert scores == {"doc_recall@1": 0.0, "doc_recall@5": 1.0, "span_top1": 0.0, "span_top5": 1.0}
 
 
-@pytest.mark.skipif(not (DATA_DIR / NCP).is_dir(), reason="shared/external not present")
 def test_real_data_sets_convert_to_the_documented_counts() -> None:
     faq = load_faq(DATA_DIR / FAQ)
     assert len(faq.docs) == 3769 and len(faq.splits["test"]) == 100
