@@ -13,10 +13,17 @@ same as plain JSON data.
 Kinds: monthly_contribution (base × rate; with ``months`` the result is the total),
 back_payment (months × wage × rate, a 10%–12% range by default; result = lower bound),
 late_fee (owed × 万分之五 × days; 0 when the employer caused the break),
+arrears_total (owed + that late fee: what clearing the arrears costs),
 resident_premium ((personal + subsidy) × persons; without a stated subsidy only what
-residents pay themselves), resident_waiting_period (3 + 1 per extra year without
-cover), years_to_retirement (against 25/5 years by default), benefit_dates (one
-date per article rule; without a payment month the waits are relative to it).
+residents pay themselves, unless ``include_subsidy`` asks for the total with the state's part:
+then article 002's 670元 is used and said so), resident_waiting_period (3 + 1 per extra year without
+cover; with a payment month also the month benefits start), years_to_retirement
+(against 25/5 years by default), benefit_dates (one date per article rule; without a
+payment month the waits are relative to it).
+
+A rule the asker states (their city's required years, waiting period, late-fee rate,
+contribution rate or base) replaces the article's default, and ``assumptions`` says
+so: "按您说明的…计算,优先于文章中的规定(…)".
 
 Arithmetic is ``decimal.Decimal`` throughout; money is rounded to 0.01 with
 ROUND_HALF_UP. ``Calculation.result`` is a float made from the rounded Decimal,
@@ -247,6 +254,7 @@ class KindSpec:
 
 
 _RATE_HELP = "可写4%、百分之四或0.04(小数表示比例)"
+DEFAULT_DAILY_RATE = Decimal("0.0005")  # 文章003: 按日加收万分之五
 
 KINDS: dict[str, KindSpec] = {
     spec.kind: spec
@@ -290,12 +298,30 @@ KINDS: dict[str, KindSpec] = {
                 ParamSpec("owed", "money", True, "欠费金额", "请提供欠缴的医保费金额", unit_zh="元"),
                 ParamSpec("days", "days", True, "欠费天数", "请提供欠费天数(滞纳金按日计算)", unit_zh="天"),
                 ParamSpec(
-                    "daily_rate", "rate", False, "日滞纳金率", "请提供每日滞纳金比例", Decimal("0.0005"),
+                    "daily_rate", "rate", False, "日滞纳金率", "请提供每日滞纳金比例", DEFAULT_DAILY_RATE,
                     unit_zh="%", help_zh="默认万分之五(文章003)",
                 ),
                 ParamSpec(
                     "employer_caused", "bool", False, "是否因单位原因断缴", "请说明是否因单位原因断缴", False,
                     help_zh="单位补缴后,个人无需承担滞纳金(文章003)",
+                ),
+            ),
+        ),
+        KindSpec(
+            "arrears_total", "欠费加滞纳金合计", "arrears plus late fee", "元",
+            "欠费金额 + 欠费金额 × 日滞纳金率 × 天数(单位原因断缴时滞纳金为0)",
+            (
+                ParamSpec(
+                    "owed", "money", True, "欠费金额", "请提供欠缴的医保费金额(或每月金额和欠缴月数)", unit_zh="元",
+                ),
+                ParamSpec("days", "days", True, "欠费天数", "请提供欠费天数(滞纳金按日计算)", unit_zh="天"),
+                ParamSpec(
+                    "daily_rate", "rate", False, "日滞纳金率", "请提供每日滞纳金比例", DEFAULT_DAILY_RATE,
+                    unit_zh="%", help_zh="默认万分之五(文章003)",
+                ),
+                ParamSpec(
+                    "employer_caused", "bool", False, "是否因单位原因断缴", "请说明是否因单位原因断缴", False,
+                    help_zh="单位补缴后,个人无需承担滞纳金(文章003),合计只含欠费",
                 ),
             ),
         ),
@@ -309,6 +335,10 @@ KINDS: dict[str, KindSpec] = {
                 ParamSpec(
                     "subsidy", "money", False, "财政补助(每人每年,可选)", "请提供财政补助金额",
                     unit_zh="元", help_zh="不填则只算个人缴纳部分;文章002:财政补助不低于670元",
+                ),
+                ParamSpec(
+                    "include_subsidy", "bool", False, "合计是否含财政补助", "请说明合计是否包含财政补助",
+                    help_zh="是:未填财政补助时按文章002的670元计入合计;不填或否:只算个人缴纳部分",
                 ),
                 ParamSpec("persons", "count", False, "参保人数", "请提供参保人数", 1, unit_zh="人"),
             ),
@@ -350,6 +380,10 @@ KINDS: dict[str, KindSpec] = {
                 ParamSpec(
                     "per_year_months", "months", False, "每多断保1年增加的月数", "请提供每年增加的月数", 1,
                     unit_zh="个月", help_zh="默认1个月(文章002)",
+                ),
+                ParamSpec(
+                    "payment_month", "month", False, "缴费时间(年月,可选)", "请提供缴费的年月,如2025-03",
+                    help_zh="给出时另算开始享受待遇的月份 = 缴费月 + 等待期",
                 ),
             ),
             one_of=(("extra_years", "break_years"),),
@@ -411,12 +445,34 @@ def _plain(value: Decimal) -> str:
     return text
 
 
+_CN_DIGITS = "零一二三四五六七八九"
+
+
+def _cn_small(n: int) -> str:
+    """1…99 as a Chinese numeral, for 万分之N: 3 → 三, 10 → 十, 25 → 二十五."""
+    tens, ones = divmod(n, 10)
+    head = ("" if tens == 1 else _CN_DIGITS[tens]) + "十" if tens else ""
+    return head + (_CN_DIGITS[ones] if ones else "")
+
+
 def format_rate(rate: Decimal) -> str:
-    """0.04 → "4%", 0.045 → "4.5%", 0.0005 → "0.05%(万分之五)"."""
+    """0.04 → "4%", 0.045 → "4.5%", 0.0005 → "0.05%(万分之五)", 0.0003 → "0.03%(万分之三)".
+
+    Daily late-fee rates are stated as 万分之N in the articles and by askers, so they are
+    shown that way too.
+    """
     text = f"{_plain(rate * 100)}%"
-    if rate == Decimal("0.0005"):
-        text += "(万分之五)"
+    per_10k = rate * 10000
+    if per_10k == per_10k.to_integral_value() and 1 <= per_10k <= 99 and per_10k % 10:  # 0.1% is 千分之一
+        text += f"(万分之{_cn_small(int(per_10k))})"
     return text
+
+
+def _stated(what: str, article: str, same: bool = False) -> str:
+    """An assumption line for a rule the asker stated: it is used instead of the article's."""
+    if same:
+        return f"按您说明的{what}计算,与文章中的规定一致({article})。"
+    return f"按您说明的{what}计算,优先于文章中的规定({article})。"
 
 
 def _num_out(value: Decimal) -> int | float:
@@ -715,7 +771,10 @@ def _monthly_contribution(spec: KindSpec, inp: _Inputs) -> CalcResult:
     sentence = f"按缴费基数{format_money(base)}元、费率{format_rate(rate)}计算,每月应缴{format_money(monthly)}元。"
     result, unit = monthly, spec.unit
     assumptions = [
-        "缴费基数和费率按各市政策执行,此处按您提供的数值计算(文章001的例子:基数下限4340元、费率4%)。",
+        _stated(
+            f"缴费基数{format_money(base)}元、费率{format_rate(rate)}",
+            "文章001:缴费基数和费率按各市政策执行,例子中基数下限4340元、费率4%",
+        ),
         "金额四舍五入到分。",
     ]
     if months is not None:
@@ -791,6 +850,9 @@ def _back_payment(spec: KindSpec, inp: _Inputs) -> CalcResult:
         assumptions.insert(
             1, "未提供确切缴费比例,按文章003所列单位+个人合计10%-12%计算,各地比例不同。"
         )
+    if len(defaults) < 2:
+        stated = format_rate(low) if low == high else f"{format_rate(low)}~{format_rate(high)}"
+        assumptions.insert(1, _stated(f"缴费比例{stated}", "文章003:单位+个人合计10%-12%"))
     details["defaults_used"] = defaults
     calc = _calc(spec, inputs, formula, total_low, assumptions, details)
     return CalcResult(calc, (REF_BACK_FORMULA, REF_BACK_EXAMPLE), sentence)
@@ -807,9 +869,7 @@ def _late_fee(spec: KindSpec, inp: _Inputs) -> CalcResult:
         "daily_rate": float(rate),
         "employer_caused": employer,
     }
-    assumptions = ["滞纳金按日单利计算,不计复利;并非所有地区都收取滞纳金(文章003:部分地区)。"]
-    if "daily_rate" in inp.defaults_used:
-        assumptions.append("未提供日滞纳金率,按文章003所列万分之五计算。")
+    assumptions = _late_assumptions(inp)
     if employer:
         reason = "因单位原因断缴,单位补缴后个人无需承担滞纳金"
         formula = (
@@ -828,13 +888,72 @@ def _late_fee(spec: KindSpec, inp: _Inputs) -> CalcResult:
     return CalcResult(calc, (REF_LATE_RATE, REF_LATE_PERSONAL), sentence)
 
 
+def _late_assumptions(inp: _Inputs) -> list[str]:
+    """How the late fee is counted, and whose daily rate is used (the asker's goes first)."""
+    rate: Decimal = inp["daily_rate"]
+    notes = ["滞纳金按日单利计算,不计复利;并非所有地区都收取滞纳金(文章003:部分地区)。"]
+    if "daily_rate" in inp.defaults_used:
+        notes.append("未提供日滞纳金率,按文章003所列万分之五计算。")
+    else:
+        notes.append(_stated(f"日滞纳金率{format_rate(rate)}", "文章003:按日加收万分之五", rate == DEFAULT_DAILY_RATE))
+    return notes
+
+
+def _arrears_total(spec: KindSpec, inp: _Inputs) -> CalcResult:
+    """What clearing the arrears costs: the arrears themselves plus the late fee on them."""
+    owed: Decimal = money(inp["owed"])
+    days: int = inp["days"]
+    rate: Decimal = inp["daily_rate"]
+    employer: bool = inp["employer_caused"]
+    would_be = money(owed * rate * days)
+    fee = Decimal("0.00") if employer else would_be
+    total = owed + fee
+    inputs: dict[str, Any] = {"owed": float(owed), "days": days, "daily_rate": float(rate), "employer_caused": employer}
+    details: dict[str, Any] = {
+        "owed": float(owed),
+        "late_fee": float(fee),
+        "total": float(total),
+        "per_day": float(owed * rate),
+    }
+    fee_formula = f"{format_money(owed)} × {format_rate(rate)} × {days}天 = {format_money(would_be)}"
+    assumptions = [*_late_assumptions(inp), "合计 = 欠费 + 滞纳金,不含欠费以外的其他费用。"]
+    refs: tuple[SourceRef, ...] = (REF_LATE_RATE,)
+    if employer:
+        details["would_be"] = float(would_be)
+        details["reason"] = "因单位原因断缴,单位补缴后个人无需承担滞纳金"
+        formula = (
+            f"{format_money(owed)} + 0.00(单位原因断缴,个人不承担滞纳金;否则滞纳金为{fee_formula}) = "
+            f"{format_money(total)}"
+        )
+        sentence = (
+            f"欠费{format_money(owed)}元;因单位原因断缴、由单位补缴的,个人无需承担滞纳金(0.00元),"
+            f"合计{format_money(total)}元。"
+        )
+        refs += (REF_LATE_EMPLOYER,)
+    else:
+        formula = f"滞纳金 {fee_formula};合计 {format_money(owed)} + {format_money(fee)} = {format_money(total)}"
+        sentence = (
+            f"欠费{format_money(owed)}元,滞纳金按日加收{format_rate(rate)}、共{days}天为{format_money(fee)}元,"
+            f"连本带滞纳金合计{format_money(total)}元。"
+        )
+    calc = _calc(spec, inputs, formula, total, assumptions, details)
+    return CalcResult(calc, refs, sentence)
+
+
 REFERENCE_SUBSIDY = Decimal(670)
+# 002's 补充缴费期, and how a wait of N months is placed in the calendar (used by two kinds).
+_SUPP_START, _SUPP_END = _dt.date(2025, 1, 1), _dt.date(2025, 2, 28)
+WAIT_MONTHS_NOTE = "“等待N个月”按缴费月加N个月的那个月开始享受待遇(按月计,不细到日)。"
+REFERENCE_PERSONAL = Decimal(400)
 
 
 def _resident_premium(spec: KindSpec, inp: _Inputs) -> CalcResult:
     personal: Decimal = inp["personal"]
     subsidy: Decimal | None = inp["subsidy"]
     persons: int = inp["persons"]
+    reference_used = subsidy is None and bool(inp["include_subsidy"])
+    if reference_used:
+        subsidy = REFERENCE_SUBSIDY
     per_person = money(personal + (subsidy or 0))
     total = per_person * persons
     total_monthly = money(per_person / 12)
@@ -851,8 +970,22 @@ def _resident_premium(spec: KindSpec, inp: _Inputs) -> CalcResult:
     assumptions = ["居民医保一般一年缴费一次,折合每月金额仅供对比,四舍五入到分。"]
     if "personal" in inp.defaults_used:
         assumptions.append("个人缴费未提供,按文章002/003所列2025年度标准每人每年400元计算,各地标准不同。")
+    else:
+        stated = f"个人缴费每人每年{format_money(personal)}元"
+        assumptions.append(_stated(stated, "文章002:2025年度每人每年400元", personal == REFERENCE_PERSONAL))
+    if reference_used:
+        assumptions.append(
+            f"未提供财政补助金额,合计按文章002所列财政补助不低于{format_money(REFERENCE_SUBSIDY)}元计算"
+            "(实际补助以当地公布为准;财政补助由政府承担,个人实际缴纳的只是个人缴费部分)。"
+        )
+    elif subsidy is not None:
+        stated = f"财政补助每人每年{format_money(subsidy)}元"
+        assumptions.append(_stated(stated, "文章002:财政补助不低于670元", subsidy == REFERENCE_SUBSIDY))
     times = f" × {persons}" if persons != 1 else ""
     who = f"{persons}人" if persons != 1 else ""
+    if reference_used:
+        inputs["include_subsidy"] = True
+        details["reference_subsidy"] = float(REFERENCE_SUBSIDY)
     if subsidy is not None:
         inputs["subsidy"] = float(money(subsidy))
         details["subsidy"] = float(money(subsidy))
@@ -907,12 +1040,39 @@ def _resident_waiting_period(spec: KindSpec, inp: _Inputs) -> CalcResult:
         raise CalcError("extra_years", "多断保的年数:请填写整年数", "extra_years: must be a whole number of years")
     months = base + int(extra) * per_year
     formula = f"{base} + {_plain(extra)} × {per_year} = {months}"
+    rule_parts = (("base_months", f"基础等待期{base}个月"), ("per_year_months", f"每多断保1年增加{per_year}个月"))
+    stated = [text for name, text in rule_parts if name not in inp.defaults_used]
+    if stated:
+        same = base == 3 and per_year == 1
+        assumptions.append(_stated("、".join(stated), "文章002:等待3个月,每多断保1年增加1个月", same))
     if "base_months" in inp.defaults_used or "per_year_months" in inp.defaults_used:
         assumptions.append("按文章002:等待3个月,每多断保1年增加1个月(自2025年起,甘肃嘉峪关居民医保)。")
     sentence = f"基础等待期{base}个月,多断保{_plain(extra)}年,每年增加{per_year}个月,待遇等待期共{months}个月。"
-    details = {"extra_years": _num_out(extra), "months": months}
+    details: dict[str, Any] = {"extra_years": _num_out(extra), "months": months}
+    refs: tuple[SourceRef, ...] = (REF_002_WAIT,)
+    pay: _Month | None = inp["payment_month"]
+    if pay is not None:
+        start = pay.plus(months)
+        inputs["payment_month"] = pay.iso
+        details["start_month"] = start
+        formula += f";{pay.iso[:7]} + {months}个月 = {start}"
+        sentence = sentence[:-1] + f",{_month_zh(pay.iso)}缴费的,从{_month_zh(start)}起可以享受医保待遇。"
+        assumptions.append(WAIT_MONTHS_NOTE)
+        if pay.year < 2025:
+            assumptions.append("文章002的等待期规定自2025年起施行,缴费时间早于2025年,结果仅供参考。")
+        elif _SUPP_START <= pay.first_day <= _SUPP_END:
+            assumptions.append(
+                "缴费时间在文章002所列2025年补充缴费期(1月1日至2月28日)内,该期间缴费设置90天待遇等待期、"
+                "最早2025年4月1日起享受待遇,可能与按月计算的结果不同。"
+            )
+            refs += (REF_002_SUPP,)
     calc = _calc(spec, inputs, formula, Decimal(months), assumptions, details)
-    return CalcResult(calc, (REF_002_WAIT,), sentence)
+    return CalcResult(calc, refs, sentence)
+
+
+def _month_zh(iso: str) -> str:
+    """``2025-07`` → ``2025年7月`` (a day, if any, is left out)."""
+    return f"{int(iso[:4])}年{int(iso[5:7])}月"
 
 
 def _years_to_retirement(spec: KindSpec, inp: _Inputs) -> CalcResult:
@@ -944,8 +1104,14 @@ def _years_to_retirement(spec: KindSpec, inp: _Inputs) -> CalcResult:
     assumptions = [
         "缴费年限要求各地不同,默认按文章001的累计满25年(其中实际缴费满5年)计算;文章003提到“如15年”,可按当地规定修改。",
     ]
+    stated = []
     if "required_years" not in inp.defaults_used:
-        assumptions[0] = f"按您提供的累计缴费年限要求{_plain(required)}年计算。"
+        stated.append(f"累计缴费年限要求{_plain(required)}年")
+    if "required_actual_years" not in inp.defaults_used:
+        stated.append(f"实际缴费年限要求{_plain(required_actual)}年")
+    if stated:
+        same = required == 25 and required_actual == 5
+        assumptions[0] = _stated("、".join(stated), "文章001:累计满25年,其中实际缴费满5年", same)
     if actual is not None:
         inputs["actual_years"] = _num_out(actual)
         remaining_actual = max(required_actual - actual, Decimal(0))
@@ -978,12 +1144,11 @@ def _years_to_retirement(spec: KindSpec, inp: _Inputs) -> CalcResult:
     return CalcResult(calc, refs, sentence)
 
 
-_SUPP_START, _SUPP_END = _dt.date(2025, 1, 1), _dt.date(2025, 2, 28)
 _SUPP_EARLIEST = _dt.date(2025, 4, 1)
 
 BENEFIT_ASSUMPTIONS = (
     "“以内”“以上”包含本数,“超过”不含本数:中断3个月按“3个月以内”处理,也按“连续中断3个月”处理。",
-    "“等待N个月”按缴费月加N个月的那个月开始享受待遇(按月计,不细到日)。",
+    WAIT_MONTHS_NOTE,
     "“次月”为缴费月的下一个月;“缴费当月即可享受”为缴费月本身。",
     "文章004“从缴费月起的第三个自然月”把缴费月算作第一个月,即缴费月加2个月。",
     "文章000“连续缴费满6个月(1年)后”把恢复缴费的当月算作第一个缴费月,即缴费月加6(12)个月。",
@@ -1153,6 +1318,7 @@ _HANDLERS: dict[str, Callable[[KindSpec, _Inputs], CalcResult]] = {
     "monthly_contribution": _monthly_contribution,
     "back_payment": _back_payment,
     "late_fee": _late_fee,
+    "arrears_total": _arrears_total,
     "resident_premium": _resident_premium,
     "resident_waiting_period": _resident_waiting_period,
     "years_to_retirement": _years_to_retirement,

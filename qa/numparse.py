@@ -13,6 +13,10 @@ Chinese numerals are converted by the small converter below rather than by the
 colloquial 一万二 / 三千五, 半) fit in ~60 lines, the converter keeps the rules
 for those colloquial forms in our hands, and the service needs no extra dependency.
 
+Besides the Chinese forms, a few typed forms are read: 1万2, 4.5k, 一整年 (a whole year),
+万分之五一天 (万分之五 a day, not 万分之五十一) and English month names with a year (Jan 2025,
+2025 Sept), as mixed-language questions write them.
+
 Everything works on a length-preserving half-width copy of the text (full-width
 digits, ``％`` and ``，`` are mapped one character to one character), so spans
 index the caller's original string.
@@ -149,13 +153,21 @@ DurationUnit = Literal["day", "week", "month", "year"]
 
 @dataclass(frozen=True)
 class Duration:
-    """A length of time as written: ``amount`` of ``unit`` (一年半 → 1.5 year)."""
+    """A length of time as written: ``amount`` of ``unit`` (一年半 → 1.5 year).
+
+    ``plus_days`` holds the day part of a month-and-day length (三个月零十天 → 3 month
+    + 10 days). Months have no fixed number of days, so such a length has neither exact
+    ``months`` nor exact ``days``; callers decide how to count it and say so.
+    """
 
     amount: Decimal
     unit: DurationUnit
+    plus_days: Decimal = Decimal(0)
 
     @property
     def months(self) -> Decimal | None:
+        if self.plus_days:
+            return None
         if self.unit == "month":
             return self.amount
         if self.unit == "year":
@@ -164,6 +176,8 @@ class Duration:
 
     @property
     def years(self) -> Decimal | None:
+        if self.plus_days:
+            return None
         if self.unit == "year":
             return self.amount
         if self.unit == "month":
@@ -172,6 +186,8 @@ class Duration:
 
     @property
     def days(self) -> Decimal | None:
+        if self.plus_days:
+            return None
         if self.unit == "day":
             return self.amount
         if self.unit == "week":
@@ -227,8 +243,13 @@ class Quantity:
 
 _ARABIC = r"(?:\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?|\d+(?:\.\d+)?)"
 _CN = f"[{_CN_CHARS}]+(?:点[{''.join(_CN_DIGIT)}]+)?"
-# A number: Arabic (optionally scaled by 万/千/百) or a Chinese numeral.
-_NUM = rf"(?:{_ARABIC}\s*[万千百]?|{_CN})"
+# Arabic digits around 万/千 as people type them: 1万2 (12000), 1万2千, 1万5000, 3千5 (3500).
+_MIXED = r"\d+万\d{1,4}千?(?!\d)|\d+千\d{1,3}百?(?!\d)"
+# Arabic scaled by 万/千/百 or by the typed k / w (4.5k = 4500, 1.2w = 12000).
+_SCALED = rf"{_ARABIC}\s*(?:[万千百]|[kKwW](?![a-zA-Z]))"
+_SCALE = {"万": 10000, "千": 1000, "百": 100, "k": 1000, "K": 1000, "w": 10000, "W": 10000}
+# A number: mixed, scaled or plain Arabic, or a Chinese numeral.
+_NUM = rf"(?:{_MIXED}|{_SCALED}|{_ARABIC}|{_CN})"
 _DIGIT_OR_CN_SMALL = rf"(?:\d{{1,2}}|[{''.join(_CN_DIGIT)}十]{{1,3}})"
 
 _RATE_RANGE_RE = re.compile(
@@ -239,6 +260,9 @@ _RATE_RE = re.compile(
     rf"|(?:(?P<pn>{_ARABIC})\s*%)"
     rf"|(?:(?P<dn>{_ARABIC}|{_CN})\s*个\s*点(?![\d{''.join(_CN_DIGIT)}]))"
 )
+# A digit run after 万分之 whose last digit is the 一 of 一天: 万分之五一天 (or 万分之51天 once the
+# numerals are typed as digits) is 万分之五 a day. Only plain digit runs: 万分之十一 is eleven.
+_PER_DAY_TAIL = re.compile(rf"^(?:\d|[{''.join(_CN_DIGIT)}])+[1一]$")
 _REL_YEAR = {"今年": 0, "本年": 0, "去年": -1, "上年": -1, "明年": 1, "前年": -2, "次年": 1}
 _FULL_DATE_RE = re.compile(
     rf"(?P<y>(?:19|20)\d{{2}}|[{''.join(_CN_DIGIT)}]{{4}}|今年|本年|去年|明年|前年)\s*年?\s*"
@@ -248,16 +272,31 @@ _ISO_DATE_RE = re.compile(
     r"(?<![\d.])(?P<y>(?:19|20)\d{2})\s*(?P<sep>[-/.])\s*(?P<m>\d{1,2})"
     r"(?:\s*(?P=sep)\s*(?P<d>\d{1,2}))?(?![\d%万千百元块])"
 )
+# English month names with a year, as mixed-language questions write them: Jan 2025, June 2025, 2025 Jan.
+_EN_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_EN_MONTH = r"(?P<mn>jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)(?:[a-z]*)\.?"
+_EN_DATE_RE = re.compile(
+    rf"(?<![a-z])(?:{_EN_MONTH}\s*,?\s*(?P<y>(?:19|20)\d{{2}})|(?P<y2>(?:19|20)\d{{2}})\s*,?\s*(?P<mn2>"
+    rf"jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)[a-z]*\.?)(?![a-z\d])",
+    re.IGNORECASE,
+)
 _YEAR_ONLY_RE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*年(?!\s*[个多半])")
 _DURATION_RE = re.compile(
+    # 一整年 / 一整个月 are a whole year / month.
     # Not an ordinal or a "which/every" (第一年, 哪一年, 每3个月) and not the tail of a longer number.
-    rf"(?:(?<![哪每第这那\d{_CN_CHARS}])(?P<n>{_NUM})\s*(?P<more>多)?\s*(?:个\s*)?(?P<half>半)?\s*(?:个\s*)?(?P<more2>多)?\s*"
+    rf"(?:(?<![哪每第这那\d{_CN_CHARS}])(?P<n>{_NUM})\s*(?P<more>多)?\s*(?:整\s*)?(?:个\s*)?(?P<half>半)?\s*(?:个\s*)?(?P<more2>多)?\s*"
     rf"(?P<u>年|月|天|日|周|星期|礼拜)(?P<half2>半)?(?P<more3>多)?)"
     rf"|(?:半\s*(?:个\s*)?(?P<hu>年|月))"
 )
+# Two units in one length: 一年零三个月 (15 months), 三个月零十天 (3 months + 10 days).
+# Written together only: "交了10年 3个月没交" is two statements.
+_COMPOUND_RE = re.compile(
+    rf"(?<![哪每第这那\d{_CN_CHARS}])(?P<a>{_NUM})\s*(?P<au>年|个\s*月)(?:零|又)?"
+    rf"(?P<b>{_NUM})\s*(?P<bu>个\s*月|天|日)"
+)
 _MONEY_RE = re.compile(
     rf"(?P<n>{_NUM})\s*(?P<more>多)?\s*(?P<u>元|块钱|块|圆|rmb|RMB|人民币)"
-    rf"|(?P<n2>{_ARABIC}\s*[万千])(?P<more2>多)?"
+    rf"|(?P<n2>{_MIXED}|{_ARABIC}\s*(?:[万千]|[kKwW](?![a-zA-Z])))(?P<more2>多)?"
 )
 _BARE_RE = re.compile(rf"(?P<a>{_ARABIC})|(?P<c>[{_CN_CHARS}]{{2,}}(?:点[{''.join(_CN_DIGIT)}]+)?)")
 
@@ -265,12 +304,28 @@ _BARE_RE = re.compile(rf"(?P<a>{_ARABIC})|(?P<c>[{_CN_CHARS}]{{2,}}(?:点[{''.jo
 _MONTH_AS_DURATION_BEFORE = re.compile(r"(断|停|欠|漏|了|满|差|近|续|缴|交|补|隔|等|足|共|计)\s*$")
 
 
+def _mixed_value(raw: str) -> Decimal | None:
+    """``1万2`` → 12000, ``1万2000`` → 12000, ``3千5`` → 3500: a lone digit after the unit
+    is the next unit down (the colloquial 一万二), several digits are the plain remainder."""
+    m = re.fullmatch(r"(\d+)(万|千)(\d+)(千|百)?", raw)
+    if m is None:
+        return None
+    unit = 10000 if m[2] == "万" else 1000
+    rest = int(m[3])
+    if m[4] or len(m[3]) == 1:
+        rest *= unit // 10
+    return Decimal(int(m[1]) * unit + rest)
+
+
 def _num_value(raw: str) -> Decimal:
-    """Value of a _NUM match: ``4,340`` / ``1.2万`` / ``0.4 万`` / ``四千三百四十``."""
+    """Value of a _NUM match: ``4,340`` / ``1.2万`` / ``0.4 万`` / ``4.5k`` / ``1万2`` / ``四千三百四十``."""
     raw = raw.replace(" ", "")
+    mixed = _mixed_value(raw)
+    if mixed is not None:
+        return mixed
     scale = Decimal(1)
-    if raw and raw[-1] in "万千百" and re.match(r"\d", raw):
-        scale = Decimal({"万": 10000, "千": 1000, "百": 100}[raw[-1]])
+    if raw and raw[-1] in _SCALE and re.match(r"\d", raw):
+        scale = Decimal(_SCALE[raw[-1]])
         raw = raw[:-1]
     if re.fullmatch(_ARABIC, raw):
         return Decimal(raw.replace(",", "")) * scale
@@ -288,6 +343,22 @@ def _valid_date(y: int | None, m: int, d: int | None) -> bool:
         return True
     last = calendar.monthrange(y if y is not None else 2000, m)[1]
     return 1 <= d <= last
+
+
+_EN_MONTH_WORDS = (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december",
+)  # fmt: skip
+
+
+def _english_month_word(span: str, abbr: str) -> bool:
+    """The letters of a matched English date are a month's name or its abbreviation (Jan, Sept, June),
+    not another word that starts like one (Marching, Mayor)."""
+    word = re.match(r"[a-z]+", re.sub(r"^[\d\s,]+", "", span))
+    if word is None:
+        return False
+    full = _EN_MONTH_WORDS[_EN_MONTHS.index(abbr)]
+    return full.startswith(word.group(0)) or word.group(0) == "sept"
 
 
 class _Scanner:
@@ -311,6 +382,27 @@ class _Scanner:
                 yield m
 
 
+# Numerals that count things but never name a month: 仨月 / 俩月 / 两月 are lengths (March is 三月).
+_COUNT_ONLY = ("仨", "俩", "两")
+
+
+def _scan_compound(sc: _Scanner) -> None:
+    """Lengths written with two units. Years and months add up exactly (一年零三个月 = 15
+    months); a day part is kept apart in ``plus_days`` since a month has no fixed length."""
+    for m in sc.each(_COMPOUND_RE):
+        big, small = m["au"][0], m["bu"][-1]
+        if (big, small) not in (("年", "月"), ("个", "天"), ("个", "日")):
+            continue
+        try:
+            a, b = _num_value(m["a"]), _num_value(m["b"])
+        except (ValueError, InvalidOperation):
+            continue
+        if big == "年":
+            sc.add("duration", Duration(a * 12 + b, "month"), m.start(), m.end())
+        elif b:
+            sc.add("duration", Duration(a, "month", plus_days=b), m.start(), m.end())
+
+
 def _scan(text: str) -> list[Quantity]:
     sc = _Scanner(text)
     t = sc.text
@@ -326,7 +418,10 @@ def _scan(text: str) -> list[Quantity]:
         try:
             if m["frac"]:
                 base = {"百": 100, "千": 1000, "万": 10000}[m["frac"]]
-                sc.add("rate", _num_value(m["fn"]) / base, m.start(), m.end())
+                raw, end = m["fn"], m.end()
+                if _PER_DAY_TAIL.match(raw) and re.match(r"\s*[天日]", t[end:]):
+                    raw, end = raw[:-1], end - 1  # 万分之五一天: 万分之五 a day, not 万分之五十一
+                sc.add("rate", _num_value(raw) / base, m.start(), end)
             elif m["pn"]:
                 sc.add("rate", Decimal(m["pn"].replace(",", "")) / 100, m.start(), m.end())
             else:
@@ -355,10 +450,17 @@ def _scan(text: str) -> list[Quantity]:
         day = int(m["d"]) if m["d"] else None
         if _valid_date(year, month, day):
             sc.add("date", CalendarDate(year, month, day), m.start(), m.end())
+    for m in sc.each(_EN_DATE_RE):
+        month_name = (m["mn"] or m["mn2"]).lower()[:3]
+        word = t[m.start() : m.end()].lower()
+        if month_name not in _EN_MONTHS or not _english_month_word(word, month_name):
+            continue
+        sc.add("date", CalendarDate(int(m["y"] or m["y2"]), _EN_MONTHS.index(month_name) + 1), m.start(), m.end())
     for m in sc.each(_YEAR_ONLY_RE):
         sc.add("date", CalendarDate(int(m["y"]), None), m.start(), m.end())
 
-    # 4. Durations: 三个月, 两年, 半年, 一年半, 一个半月, 30天, 两周; "3月" by context.
+    # 4. Durations: 一年零三个月, 三个月零十天; 三个月, 两年, 半年, 一年半, 一个半月, 30天, 两周; "3月" by context.
+    _scan_compound(sc)
     for m in sc.each(_DURATION_RE):
         approx = bool(m["more"] or m["more2"] or m["more3"])
         if m["hu"]:
@@ -372,7 +474,9 @@ def _scan(text: str) -> list[Quantity]:
         if m["half"] or m["half2"]:
             n += Decimal("0.5")
         matched = t[m.start() : m.end()]
-        if unit_raw == "月" and "个" not in matched and not m["half"] and not m["half2"]:
+        colloquial_count = m["n"].strip() in _COUNT_ONLY  # 仨月, 俩月, 两月: never a month of the year
+        length_words = "个" in matched or "整" in matched or m["half"] or m["half2"] or colloquial_count
+        if unit_raw == "月" and not length_words:
             # "N月" without 个: a calendar month (3月份, 3月15日, 我3月交的) unless the
             # words before it make it a length (断了3月, 补缴近3月).
             after = t[m.end() : m.end() + 4]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.calc_detect import CalcRequest, detect
+from qa.calc_detect import CalcRequest, _persons, detect
 from qa.calculator import KINDS, CalcError
 
 RAW = Path(__file__).resolve().parent.parent / "corpus" / "raw"
@@ -427,3 +427,449 @@ def test_back_payment_question_round_trip(months: int, wage: int) -> None:
     assert r.params == {"months": D(months), "wage": D(wage)}
     c = r.compute().calculation
     assert D(repr(c.result)) == months * (D(wage) * D("0.10")).quantize(D("0.01"), rounding="ROUND_HALF_UP")
+
+
+# ----------------------------------------------------------------------------- the way people type
+
+
+def result_of(question: str, today: date | None = None) -> Any:
+    r = req(question, today)
+    assert r.complete, (question, r.missing)
+    return r.compute().calculation.result
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "params", "result"),
+    [
+        ("我医保断了半年,工资两千五,补缴多少钱", "back_payment", {"months": 6, "wage": 2500}, 1500.00),
+        ("断了一年半没交,工资三千二,补多少", "back_payment", {"months": 18, "wage": 3200}, 5760.00),
+        ("断了仨月,工资三千二百,要补多少钱", "back_payment", {"months": 3, "wage": 3200}, 960.00),
+        ("断了俩月 工资1万2 补缴多少", "back_payment", {"months": 2, "wage": 12000}, 2400.00),
+        ("断了俩月 工资一万二 补缴多少", "back_payment", {"months": 2, "wage": 12000}, 2400.00),
+        ("工资4.5k 断了3个月 补缴多少", "back_payment", {"months": 3, "wage": 4500}, 1350.00),
+        ("帮我算下 工资5k 断了半年 补多少钱", "back_payment", {"months": 6, "wage": 5000}, 3000.00),
+        ("医保断了一年零三个月,工资6000,补缴多少", "back_payment", {"months": 15}, 9000.00),
+        ("缴费基数５２００，费率４％，每月交多少", "monthly_contribution", {"base": 5200, "rate": D("0.04")}, 208.00),
+        ("基数5200块钱 费率4个点 每个月交多少", "monthly_contribution", {"base": 5200}, 208.00),
+        ("基数5200元 费率百分之四 每个月交多少", "monthly_contribution", {"base": 5200}, 208.00),
+        ("基数5200 费率0.04 每个月交多少", "monthly_contribution", {"rate": D("0.04")}, 208.00),
+        ("欠了2000块 晚了90天 滞纳金按万分之3 多少", "late_fee", {"daily_rate": D("0.0003")}, 54.00),
+        ("欠了2000块 晚了90天 滞纳金按0.05% 多少", "late_fee", {"daily_rate": D("0.0005")}, 90.00),
+        ("欠了1万2 拖了45天 滞纳金多少", "late_fee", {"owed": 12000, "days": 45}, 270.00),
+        ("欠了三千五 晚了二十天 滞纳金多少", "late_fee", {"owed": 3500, "days": 20}, 35.00),
+        ("一家四口居民医保一年交多少", "resident_premium", {"persons": 4}, 1600.00),
+        ("俩人参加居民医保,每人400,一年一共交多少", "resident_premium", {"persons": 2, "personal": 400}, 800.00),
+        ("我和老婆孩子三个人 居民医保一年一共交多少", "resident_premium", {"persons": 3}, 1200.00),
+        ("我和老婆两口子参加居民医保,每人380,一年一共交多少", "resident_premium", {"persons": 2}, 760.00),
+        ("全家5口人新农合,每人每年400,总共多少钱", "resident_premium", {"persons": 5}, 2000.00),
+    ],
+)
+def test_number_forms(question: str, kind: str, params: dict[str, Any], result: float) -> None:
+    r = req(question)
+    assert r.kind == kind
+    for name, value in params.items():
+        assert r.params[name] == value, (name, r.params)
+    assert result_of(question) == result
+
+
+def test_late_fee_days_from_months_and_days() -> None:
+    r = req("欠了2000块 三个月零十天了 滞纳金多少")
+    assert r.params["days"] == 100  # 3 × 30 + 10, and said so
+    assert any("30天" in a and "100天" in a for a in r.assumptions)
+    assert r.compute().calculation.result == 100.00
+    r = req("欠了2000块 仨月了 滞纳金多少")  # months alone: still a request for days
+    assert r.missing_names == ["days"]
+    assert any("仨月" in a and "天数" in a for a in r.assumptions)
+
+
+def test_part_month_break_counts_as_a_month() -> None:
+    r = req("医保断了三个月零十天,工资6000,补缴多少")
+    assert r.params["months"] == 4
+    assert any("不足一个月按一个月计" in a for a in r.assumptions)
+    r = req("断缴3个月零10天了,什么时候能恢复报销")
+    assert (r.kind, r.params["interruption_months"]) == ("benefit_dates", 4)
+
+
+# ----------------------------------------------------------------------------- arrears plus late fee
+
+
+@pytest.mark.parametrize(
+    ("question", "params", "result"),
+    [
+        ("每月交300,欠了5个月,晚了60天,连本带滞纳金一共多少", {"owed": 1500, "days": 60}, 1545.00),
+        ("欠费2000元逾期30天,加上滞纳金一共要交多少", {"owed": 2000, "days": 30}, 2030.00),
+        ("连本带利一共多少,欠了2000,晚了30天", {"owed": 2000}, 2030.00),
+        ("补缴2000加滞纳金一共多少 逾期30天", {"owed": 2000}, 2030.00),
+        ("欠费2000元逾期30天滞纳金多少,一共要交多少", {"owed": 2000}, 2030.00),
+        ("欠了1500 拖了20天 公司原因 本金加滞纳金总共多少", {"employer_caused": True}, 1500.00),
+        ("欠了1500 拖了20天 单位原因 本金加滞纳金总共多少", {"employer_caused": True}, 1500.00),
+        ("我们这滞纳金按万分之三 欠费2000元 逾期30天 本金和滞纳金一共多少", {"daily_rate": D("0.0003")}, 2018.00),
+    ],
+)
+def test_arrears_total_questions(question: str, params: dict[str, Any], result: float) -> None:
+    r = req(question)
+    assert r.kind == "arrears_total"
+    for name, value in params.items():
+        assert r.params[name] == value, (name, r.params)
+    assert result_of(question) == result
+
+
+def test_arrears_total_reads_monthly_times_months() -> None:
+    r = req("每月交300,欠了5个月,晚了60天,连本带滞纳金一共多少")
+    assert r.params == {"owed": D(1500), "days": D(60)}
+    assert r.evidence["owed"] == "300×5个月"
+    assert any("300元 × 5个月 = 1500元" in a for a in r.assumptions)
+    result = r.compute()
+    assert result.calculation.details["late_fee"] == 45.00
+    assert "45.00" in result.sentence and "1545.00" in result.sentence
+    # Without the days: ask for them; the 5 months are the arrears, not a late period to convert.
+    r = req("每月交300,欠了5个月,连本带滞纳金一共多少")
+    assert (r.kind, r.params, r.missing_names) == ("arrears_total", {"owed": D(1500)}, ["days"])
+    assert not any("换算" in a for a in r.assumptions)
+    # The same reading serves the late fee alone.
+    assert result_of("每月交300,欠了5个月,晚了60天,滞纳金多少") == 45.00
+
+
+def test_arrears_total_refs() -> None:
+    refs = req("欠了1500 拖了20天 公司原因 本金加滞纳金总共多少").compute().refs
+    assert [r.quote for r in refs] == ["缴纳欠费及滞纳金(按日加收万分之五)", "单位补缴后,个人无需承担滞纳金"]
+    refs = req("欠费2000元逾期30天,加上滞纳金一共要交多少").compute().refs
+    assert [r.quote for r in refs] == ["缴纳欠费及滞纳金(按日加收万分之五)"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["欠费2000元逾期30天滞纳金一共多少", "一共要交多少滞纳金,欠了2000,晚了30天", "欠费2000元逾期30天滞纳金多少"],
+)
+def test_asking_for_the_fee_alone_stays_late_fee(question: str) -> None:
+    r = req(question)
+    assert r.kind == "late_fee"
+    assert r.compute().calculation.result == 30.00
+
+
+# ----------------------------------------------------------------------------- rules the asker states
+
+
+@pytest.mark.parametrize(
+    ("question", "params", "result", "note"),
+    [
+        ("我们这要求交满15年,我交了9年,还差几年", {"required_years": 15, "paid_years": 9}, 6, "15年"),
+        ("我交了9年,我们这要求交满15年,还要交几年", {"required_years": 15, "paid_years": 9}, 6, "15年"),
+        ("退休要交15年 我交了9年 还差几年", {"required_years": 15, "paid_years": 9}, 6, "15年"),
+        ("从2019到现在交了6年,我们这要求交满15年,还差几年", {"required_years": 15, "paid_years": 6}, 9, "15年"),
+        (
+            "我们这每多断一年加2个月,我断保3年了,等待期几个月",
+            {"per_year_months": 2, "break_years": 3},
+            7,  # 3 + (3 − 1) × 2
+            "每多断保1年增加2个月",
+        ),
+        (
+            "基础等待期2个月,每多断保1年增加1个月,我断保了3年,等待期多久",
+            {"base_months": 2, "break_years": 3},
+            4,  # 2 + (3 − 1) × 1
+            "基础等待期2个月",
+        ),
+        ("我们这滞纳金按万分之三,欠了2000块,晚了30天,滞纳金多少", {"daily_rate": D("0.0003")}, 18.00, "万分之三"),
+        ("我们这缴费比例是11%,断了4个月,工资6000,补缴多少", {"rate": D("0.11")}, 2640.00, "11%"),
+        ("我们这费率是2%,5000的基数,每月交多少", {"rate": D("0.02"), "base": 5000}, 100.00, "费率2%"),
+    ],
+)
+def test_stated_rules_take_precedence(question: str, params: dict[str, Any], result: float, note: str) -> None:
+    r = req(question)
+    for name, value in params.items():
+        assert r.params[name] == value, (name, r.params)
+    c = r.compute().calculation
+    assert c.result == result
+    stated = [a for a in c.assumptions if a.startswith("按您说明的") and "优先于文章中的规定" in a]
+    assert any(note in a for a in stated), c.assumptions
+
+
+def test_a_stated_requirement_is_not_the_paid_years() -> None:
+    r = req("已经交满15年了退休还要交几年")  # what was paid, not the rule
+    assert r.params == {"paid_years": D(15)}
+    assert r.compute().calculation.result == 10  # against article 001's 25 years
+
+
+# ----------------------------------------------------------------------------- which month benefits start
+
+
+@pytest.mark.parametrize(
+    ("question", "params", "start"),
+    [
+        ("居民医保断保2年,2025年3月交的费,几月份能报销", {"break_years": 2, "payment_month": "2025-03"}, "2025-07"),
+        ("断保两年了 2025年3月补交的居民医保 哪个月能用", {"break_years": 2}, "2025-07"),
+        ("新农合断了3年,2025-06交的,什么时候能看病报销", {"break_years": 3, "payment_month": "2025-06"}, "2025-11"),
+        ("居民医保断保一年多,2025年3月交的,几月份能报销", {"break_years": 2}, "2025-07"),  # a started year counts
+        (
+            "我们这基础等待期2个月,每多断一年加1个月,断保3年,2025年3月交的,哪个月能报销",
+            {"base_months": 2, "break_years": 3},
+            "2025-07",  # 2 + 2 = 4 months
+        ),
+    ],
+)
+def test_resident_start_month(question: str, params: dict[str, Any], start: str) -> None:
+    r = req(question)
+    assert r.kind == "resident_waiting_period"
+    for name, value in params.items():
+        assert r.params[name] == value, (name, r.params)
+    result = r.compute()
+    assert result.calculation.details["start_month"] == start
+    assert f"{int(start[:4])}年{int(start[5:])}月" in result.sentence
+
+
+def test_resident_start_month_with_relative_dates() -> None:
+    r = req("新农合断了两年,这个月刚交,什么时候能用", today=TODAY)
+    assert (r.kind, r.params["payment_month"]) == ("resident_waiting_period", "2025-05")
+    c = r.compute().calculation
+    assert (c.result, c.details["start_month"]) == (4, "2025-09")
+    r = req("断保两年了 3月份补交的居民医保 哪个月能用")  # no year and no today: ask, do not guess
+    assert r.kind == "resident_waiting_period" and r.missing_names == ["payment_month"]
+    r = req("断保两年了 3月份补交的居民医保 哪个月能用", today=TODAY)
+    assert r.params["payment_month"] == "2025-03" and r.complete
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "2025年3月补缴的职工医保,中断了4个月,什么时候能报销",
+        "居民医保断了3个月,2025年3月交的,几月份能报销",  # months, not years of 断保
+        "职工医保断保2年,2025年3月交的,几月份能报销",
+        "居民医保断了一年多 补缴后几个月能报销",  # no payment month
+    ],
+)
+def test_other_when_questions_stay_benefit_dates(question: str) -> None:
+    assert req(question).kind == "benefit_dates"
+
+
+# ----------------------------------------------------------------------------- labels and stories
+
+
+@pytest.mark.parametrize(
+    ("question", "params", "result"),
+    [
+        ("5000的基数 4%的费率 每月交多少", {"base": 5000, "rate": D("0.04")}, 200.00),
+        ("8000块工资断了4个月补多少", {"wage": 8000, "months": 4}, 3200.00),
+        ("8000的工资断了4个月补多少", {"wage": 8000, "months": 4}, 3200.00),
+        ("断了4个月补多少,8000块工资", {"wage": 8000, "months": 4}, 3200.00),
+        ("工资8000,基数按5000交,费率4%,每月交多少", {"base": 5000}, 200.00),  # the stated base, not the pay
+        ("我工资8000,当地平均工资6000,断了3个月,补缴多少", {"wage": 6000}, 1800.00),  # article 003's average
+        ("费率4 基数5000 每月交多少", {"rate": D("0.04")}, 200.00),
+        (
+            "我今年45岁,2019年开始在单位上班,去年断了4个月,工资6000,电话13812345678,补缴多少钱",
+            {"months": 4, "wage": 6000},
+            2400.00,
+        ),
+        ("手机13812345678 断了3个月 工资5000 补交多少", {"wage": 5000}, 1500.00),
+        ("45岁,断缴了4个月,月薪7000,要补多少", {"wage": 7000}, 2800.00),
+        ("欠了2000块钱,我今年45岁,晚了30天,滞纳金多少", {"owed": 2000, "days": 30}, 30.00),
+        ("工资6000元欠费2000元,逾期30天,滞纳金多少", {"owed": 2000}, 30.00),  # 欠费 labels the 2000, not the 6000
+        ("我45岁,2019年开始交医保,一共交了6年,退休要满25年,还要交几年", {"paid_years": 6}, 19),
+    ],
+)
+def test_labels_after_numbers_and_irrelevant_numbers(question: str, params: dict[str, Any], result: float) -> None:
+    r = req(question)
+    for name, value in params.items():
+        assert r.params[name] == value, (name, r.params)
+    assert result_of(question) == result
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["我今年45,医保断了3个月,补缴多少钱", "住院花了2万,医保断了3个月,补缴多少", "从2019到现在断了3个月,补缴多少"],
+)
+def test_story_numbers_are_not_the_wage(question: str) -> None:
+    r = req(question)
+    assert r.kind == "back_payment"
+    assert "wage" not in r.params and r.missing_names == ["wage"]
+
+
+def test_a_bare_rate_says_how_it_was_read() -> None:
+    r = req("费率4 基数5000 每月交多少")
+    assert any("未写%" in a and "4%" in a for a in r.assumptions)
+
+
+def test_year_like_amounts_and_late_months() -> None:
+    assert req("工资在2000左右,断了3个月,补缴多少").params["wage"] == 2000  # a wage, though 1980–2099
+    r = req("每月交300,拖了2个月,滞纳金多少")  # months late, not months owed
+    assert r.params == {"owed": D(300)} and r.missing_names == ["days"]
+
+
+# ----------------------------------------------------------------------------- asking forms and totals
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "params", "result"),
+    [
+        # 要多少 / 得花多少 / 得掏多少 / 补缴额是多少 ask for an amount
+        ("医保停了三个月 当地社平工资六千 补齐得花多少", "back_payment", {"months": 3, "wage": 6000}, 1800.00),
+        ("断了5个月工资9000补缴额大概多少", "back_payment", {"months": 5, "wage": 9000}, 4500.00),
+        ("断缴8个月,平均工资7500,补缴金额是多少", "back_payment", {"months": 8}, 6000.00),
+        ("我们家一家三口交新农合 自己要掏多少", "resident_premium", {"persons": 3}, 1200.00),
+        # a whole year of monthly contributions
+        ("基数6000费率5%交一整年多少钱", "monthly_contribution", {"months": 12}, 3600.00),
+        ("基数5000,费率百分之六,两整年一共交多少", "monthly_contribution", {"months": 24}, 7200.00),
+        ("the whole year 基数 5000 费率 4% how much", "monthly_contribution", {"months": 12}, 2400.00),
+        # the arrears with the fee: 再加上…滞纳金, 本钱加滞纳金
+        ("补缴两千 再加上30天滞纳金 一共要出多少", "arrears_total", {"owed": 2000, "days": 30}, 2030.00),
+        ("每个月欠260 欠了5个月 逾期40天 本钱加滞纳金多少", "arrears_total", {"owed": 1300}, 1326.00),
+    ],
+)
+def test_asking_forms(question: str, kind: str, params: dict[str, Any], result: float) -> None:
+    r = req(question)
+    assert r.kind == kind
+    for name, value in params.items():
+        assert r.params[name] == value, (name, r.params)
+    assert result_of(question) == result
+
+
+@pytest.mark.parametrize(
+    "question", ["补缴需要多少材料", "补贴能领多少钱", "公司补贴多少钱", "个人账户每月能拿多少", "补缴医保要多少个月的"]
+)
+def test_how_much_of_something_else_is_not_a_premium(question: str) -> None:
+    assert detect(question) is None
+
+
+def test_per_day_next_to_a_rate_is_not_the_days_late() -> None:
+    r = req("滞纳金一天万分之三,欠款1800,拖了40天,滞纳金多少")
+    assert r.params["daily_rate"] == D("0.0003") and r.params["days"] == 40
+    assert result_of("滞纳金按万分之三一天,欠款1800,拖了40天,滞纳金多少") == 21.60
+    # a day late that is not the rate's unit is still a day late
+    assert req("欠了3000,滞纳金万分之五,拖了1天,滞纳金多少").params["days"] == 1
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "工厂一直没给我缴医保,欠费2000,晚了30天,滞纳金我要交多少",
+        "厂子没给俺们交,欠了2000,拖了30天,我得出多少滞纳金",
+        "my employer didn't pay, 欠费2000, 30天 late, 滞纳金多少",
+    ],
+)
+def test_employer_caused_wordings(question: str) -> None:
+    r = req(question)
+    assert r.params["employer_caused"] is True
+    assert r.compute().calculation.result == 0.00
+
+
+# ----------------------------------------------------------------------------- the state's part of the premium
+
+
+def test_stated_government_part_makes_a_resident_premium() -> None:
+    r = req("个人交350 政府补600 我们三口人一共多少钱")
+    assert r.kind == "resident_premium"
+    assert r.params == {"personal": D(350), "subsidy": D(600), "persons": 3}
+    assert r.compute().calculation.result == 2850.00
+
+
+@pytest.mark.parametrize(
+    ("question", "persons", "result"),
+    [
+        ("居民医保个人缴费加上政府补贴 一家四口合计多少钱", 4, 4280.00),
+        ("居民医保算上财政补助每人一共多少", None, 1070.00),
+        ("resident 居民医保 per person in 嘉峪关 2025, including the government subsidy, total?", None, 1070.00),
+    ],
+)
+def test_total_with_the_government_part_uses_the_reference_subsidy(
+    question: str, persons: int | None, result: float
+) -> None:
+    r = req(question)
+    assert r.kind == "resident_premium"
+    assert r.params.get("include_subsidy") is True and "subsidy" not in r.params
+    assert r.params.get("persons") == persons and "personal" not in r.params  # 2025 is a year
+    assert r.has_numbers  # a sum of the articles' figures is still a calculation
+    c = r.compute().calculation
+    assert c.result == result
+    assert any("670" in a and "文章002" in a for a in c.assumptions)
+
+
+def test_total_without_the_government_part() -> None:
+    r = req("一家三口居民医保,不算政府补贴,自己出多少")
+    assert "include_subsidy" not in r.params
+    assert r.compute().calculation.result == 1200.00
+
+
+@pytest.mark.parametrize(
+    ("text", "persons"),
+    [
+        ("居民医保 for me + my 3 kids", 4),
+        ("我和两个孩子交居民医保", 3),
+        ("我和老婆还有俩娃", 4),
+        ("我老婆和两个孩子", 3),  # 我 is "my" here
+        ("给两个孩子交居民医保", 2),
+        ("我跟爸妈还有1个孩子", 4),
+        ("居民医保 my wife and me", 2),
+        ("for my parents and me", 3),
+    ],
+)
+def test_household_members(text: str, persons: int) -> None:
+    found = _persons(text)
+    assert found is not None and found[0] == persons
+
+
+def test_a_count_of_children_is_not_the_premium() -> None:
+    r = req("Jiayuguan 2025 居民医保 for me and my 2 kids, how much in total?")
+    assert r.params == {"persons": 3}
+    assert r.compute().calculation.result == 1200.00
+
+
+# ----------------------------------------------------------------------------- stated rules and story years
+
+
+def test_stated_requirement_with_actual_years() -> None:
+    r = req("我们规定累计满30年、实际缴费满8年,我累计22年,实际6年,还差几年")
+    assert r.params == {
+        "paid_years": D(22),
+        "actual_years": D(6),
+        "required_years": D(30),
+        "required_actual_years": D(8),
+    }
+    assert r.compute().calculation.result == 8  # max(30 − 22, 8 − 6)
+
+
+def test_deemed_plus_actual_total_and_time_before_retiring() -> None:
+    r = req("视同和实际加起来一共18年,其中实际只认了3年,离退休还有6年,按满25年、实际满5年的要求还要交几年")
+    assert r.params["paid_years"] == 18 and r.params["actual_years"] == 3
+    assert r.params["required_years"] == 25 and r.params["required_actual_years"] == 5
+    assert r.compute().calculation.result == 7  # the 6 years before retiring are no input
+
+
+def test_english_requirement_and_years_paid() -> None:
+    r = req("my city requires 20年 of 职工医保 at retirement, I've paid 12年, how many more years?")
+    assert r.kind == "years_to_retirement"
+    assert r.params == {"paid_years": D(12), "required_years": D(20)}
+
+
+def test_stated_waiting_rule_with_base_and_whole_break() -> None:
+    q = "我们这等待期基本是2个月,每多断一年加2个月,我断保了整整两年,2025年3月交的,哪个月能报"
+    r = req(q)
+    assert r.kind == "resident_waiting_period"
+    assert r.params == {"base_months": 2, "per_year_months": 2, "break_years": 2, "payment_month": "2025-03"}
+    c = r.compute().calculation
+    assert c.result == 4 and c.details["start_month"] == "2025-07"
+
+
+@pytest.mark.parametrize(
+    ("question", "break_years", "start"),
+    [
+        ("I missed 居民医保 for 2年 and paid in March 2025, which month can I use it?", 2, "2025-07"),
+        ("I had a 3年 gap in 居民医保, paid again in Feb 2025, which month am I covered?", 3, "2025-07"),
+    ],
+)
+def test_english_break_and_month(question: str, break_years: int, start: str) -> None:
+    r = req(question)
+    assert r.kind == "resident_waiting_period"
+    assert r.params["break_years"] == break_years
+    assert r.compute().calculation.details["start_month"] == start
+
+
+def test_monthly_amount_further_back_in_the_clause() -> None:
+    r = req("monthly 医保 is 400, missed 3个月, paying 60天 late, total including 滞纳金?")
+    assert r.kind == "arrears_total"
+    assert r.params["owed"] == 1200 and r.params["days"] == 60
+    assert r.compute().calculation.result == 1236.00
+
+
+def test_both_parts_asked_separately_are_not_summed() -> None:
+    assert detect("居民医保个人缴费和政府补贴分别是多少") is None  # figures to look up, not to compute
+    r = req("一家三口居民医保,个人缴费和政府补贴分别要多少钱")
+    assert r.kind == "resident_premium" and "include_subsidy" not in r.params

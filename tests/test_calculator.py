@@ -152,6 +152,60 @@ def test_late_fee_values(params: dict[str, Any], want: float) -> None:
     assert compute("late_fee", params).calculation.result == want
 
 
+# ----------------------------------------------------------------------------- arrears_total
+
+REF_LATE_RATE = SourceRef("003_4866c6536e7694db", "缴纳欠费及滞纳金(按日加收万分之五)")
+REF_LATE_EMPLOYER = SourceRef("003_4866c6536e7694db", "单位补缴后,个人无需承担滞纳金")
+
+
+def test_arrears_total_is_owed_plus_late_fee() -> None:
+    r = compute("arrears_total", {"owed": 1500, "days": 60})
+    c = r.calculation
+    assert c.result == 1545.00  # 1500 + 1500 × 0.0005 × 60 = 1500 + 45
+    assert c.unit == "元"
+    assert (c.details["owed"], c.details["late_fee"], c.details["total"]) == (1500.00, 45.00, 1545.00)
+    assert c.formula == "滞纳金 1500.00 × 0.05%(万分之五) × 60天 = 45.00;合计 1500.00 + 45.00 = 1545.00"
+    assert "1500.00" in r.sentence and "45.00" in r.sentence and "1545.00" in r.sentence
+    assert r.refs == (REF_LATE_RATE,)
+    assert any("万分之五" in a for a in c.assumptions)
+
+
+def test_arrears_total_employer_caused_has_no_late_fee() -> None:
+    r = compute("arrears_total", {"owed": "1500元", "days": 60, "employer_caused": True})
+    c = r.calculation
+    assert c.result == 1500.00
+    assert c.details["late_fee"] == 0.0 and c.details["would_be"] == 45.00
+    assert r.refs == (REF_LATE_RATE, REF_LATE_EMPLOYER)
+    assert "无需承担滞纳金" in r.sentence and "1500.00" in r.sentence
+
+
+@pytest.mark.parametrize(
+    ("params", "want", "fee"),
+    [
+        ({"owed": "1234.56", "days": "两周"}, 1243.20, 8.64),  # 1234.56 × 0.0005 × 14 = 8.64192
+        ({"owed": 2000, "days": 30, "daily_rate": "万分之三"}, 2018.00, 18.00),  # 2000 × 0.0003 × 30
+        ({"owed": 10, "days": 1}, 10.01, 0.01),  # 0.005 → half up
+    ],
+)
+def test_arrears_total_values(params: dict[str, Any], want: float, fee: float) -> None:
+    c = compute("arrears_total", params).calculation
+    assert (c.result, c.details["late_fee"]) == (want, fee)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.decimals(min_value=D("0.01"), max_value=D("1000000"), places=2),
+    st.integers(min_value=1, max_value=3650),
+    st.booleans(),
+)
+def test_arrears_total_matches_late_fee(owed: Decimal, days: int, employer: bool) -> None:
+    params = {"owed": owed, "days": days, "employer_caused": employer}
+    total = compute("arrears_total", params).calculation
+    fee = compute("late_fee", params).calculation
+    assert D(repr(total.result)) == owed + D(repr(fee.result))
+    assert D(repr(total.details["late_fee"])) == D(repr(fee.result))
+
+
 # ----------------------------------------------------------------------------- resident_premium
 
 
@@ -207,6 +261,40 @@ def test_resident_waiting_period(params: dict[str, Any], want: int) -> None:
     assert r.calculation.result == want
     assert r.calculation.unit == "个月"
     assert r.refs == (SourceRef("002_fd26648b1f8121fa", r.refs[0].quote),)
+
+
+def test_resident_waiting_period_start_month() -> None:
+    r = compute("resident_waiting_period", {"break_years": 2, "payment_month": "2025-03"})
+    c = r.calculation
+    assert c.result == 4  # 3 + (2 − 1) × 1: still the waiting months
+    assert c.details["start_month"] == "2025-07"  # 2025-03 + 4
+    assert c.inputs["payment_month"] == "2025-03"
+    assert c.formula == "3 + 1 × 1 = 4;2025-03 + 4个月 = 2025-07"
+    assert "2025年3月" in r.sentence and "2025年7月" in r.sentence
+    assert any("等待N个月" in a for a in c.assumptions)
+    assert r.refs == (SourceRef("002_fd26648b1f8121fa", r.refs[0].quote),)
+
+
+@pytest.mark.parametrize(
+    ("params", "start"),
+    [
+        ({"extra_years": 2, "payment_month": "2025-11"}, "2026-04"),  # 5 months, over the year end
+        ({"break_years": 1, "payment_month": "2025年6月15日"}, "2025-09"),  # the day does not move the month
+        ({"break_years": 3, "payment_month": "2025-03", "base_months": 2, "per_year_months": 2}, "2025-09"),  # 6
+    ],
+)
+def test_resident_waiting_period_start_month_values(params: dict[str, Any], start: str) -> None:
+    assert compute("resident_waiting_period", params).calculation.details["start_month"] == start
+
+
+def test_resident_waiting_period_start_month_notes() -> None:
+    early = compute("resident_waiting_period", {"break_years": 2, "payment_month": "2024-05"}).calculation
+    assert any("早于2025年" in a for a in early.assumptions)
+    r = compute("resident_waiting_period", {"break_years": 2, "payment_month": "2025-02"})
+    assert any("补充缴费期" in a and "90天" in a for a in r.calculation.assumptions)
+    assert any(ref.quote.startswith("在补充缴费期缴费的,设置90天待遇等待期") for ref in r.refs)
+    without = compute("resident_waiting_period", {"break_years": 2}).calculation
+    assert "start_month" not in without.details and "payment_month" not in without.inputs
 
 
 # ----------------------------------------------------------------------------- years_to_retirement
@@ -374,6 +462,59 @@ def test_benefit_dates_rule_shape_and_assumptions() -> None:
     assert {ref.quote for ref in r.refs} == {x["quote"] for x in c.details["rules"]}
 
 
+# ----------------------------------------------------------------------------- rules the asker states
+
+PRECEDES = "优先于文章中的规定"
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "note"),
+    [
+        ("years_to_retirement", {"paid_years": 9, "required_years": 15}, "按您说明的累计缴费年限要求15年计算"),
+        (
+            "resident_waiting_period",
+            {"break_years": 3, "base_months": 2, "per_year_months": 2},
+            "按您说明的基础等待期2个月、每多断保1年增加2个月计算",
+        ),
+        ("resident_waiting_period", {"break_years": 3, "per_year_months": 2}, "按您说明的每多断保1年增加2个月计算"),
+        ("late_fee", {"owed": 2000, "days": 30, "daily_rate": "万分之三"}, "按您说明的日滞纳金率0.03%(万分之三)计算"),
+        ("arrears_total", {"owed": 2000, "days": 30, "daily_rate": "0.03%"}, "按您说明的日滞纳金率0.03%(万分之三)计算"),
+        ("back_payment", {"months": 4, "wage": 6000, "rate": "11%"}, "按您说明的缴费比例11%计算"),
+        (
+            "back_payment",
+            {"months": 4, "wage": 6000, "rate_low": "8%", "rate_high": "9%"},
+            "按您说明的缴费比例8%~9%计算",
+        ),
+        ("monthly_contribution", {"base": 5000, "rate": "2%"}, "按您说明的缴费基数5000.00元、费率2%计算"),
+        ("resident_premium", {"personal": 380}, "按您说明的个人缴费每人每年380.00元计算"),
+    ],
+)
+def test_a_stated_rule_takes_precedence_and_says_so(kind: str, params: dict[str, Any], note: str) -> None:
+    assumptions = compute(kind, params).calculation.assumptions
+    assert any(a.startswith(note) and PRECEDES in a for a in assumptions), assumptions
+
+
+def test_a_stated_rule_equal_to_the_article_says_so() -> None:
+    c = compute("resident_waiting_period", {"extra_years": 2, "base_months": 3, "per_year_months": 1}).calculation
+    assert any("按您说明的" in a and "与文章中的规定一致" in a for a in c.assumptions)
+    assert not any(PRECEDES in a for a in c.assumptions)
+    c = compute("late_fee", {"owed": 2000, "days": 30, "daily_rate": "万分之五"}).calculation
+    assert any("与文章中的规定一致" in a for a in c.assumptions)
+
+
+def test_stated_waiting_rule_changes_the_result() -> None:
+    assert compute("resident_waiting_period", {"break_years": 3, "per_year_months": 2}).calculation.result == 7
+    assert compute("years_to_retirement", {"paid_years": 9, "required_years": 15}).calculation.result == 6
+    assert compute("late_fee", {"owed": 2000, "days": 30, "daily_rate": "万分之三"}).calculation.result == 18.00
+
+
+def test_defaults_are_not_called_stated() -> None:
+    for kind, params in EXAMPLE_PARAMS.items():
+        if kind in ("monthly_contribution", "benefit_dates"):
+            continue  # base and rate are always the asker's; benefit dates have no defaults
+        assert not any("按您说明的" in a for a in compute(kind, params).calculation.assumptions), kind
+
+
 # ----------------------------------------------------------------------------- sources
 
 
@@ -388,6 +529,7 @@ EXAMPLE_PARAMS: dict[str, dict[str, Any]] = {
     "monthly_contribution": {"base": 4340, "rate": "4%", "months": 3},
     "back_payment": {"months": 4, "wage": 8000},
     "late_fee": {"owed": 2000, "days": 30},
+    "arrears_total": {"owed": 1500, "days": 60},
     "resident_premium": {},
     "resident_waiting_period": {"break_years": 2},
     "years_to_retirement": {"paid_years": 18, "actual_years": 3},
@@ -424,8 +566,8 @@ def test_kinds_schema_is_json_and_complete() -> None:
     schema = kinds_schema()
     json.dumps(schema, ensure_ascii=False)
     assert set(schema) == {
-        "monthly_contribution", "back_payment", "late_fee", "resident_premium", "resident_waiting_period",
-        "years_to_retirement", "benefit_dates",
+        "monthly_contribution", "back_payment", "late_fee", "arrears_total", "resident_premium",
+        "resident_waiting_period", "years_to_retirement", "benefit_dates",
     }  # fmt: skip
     for kind, spec in schema.items():
         assert spec["label_zh"]
@@ -481,6 +623,12 @@ def test_kinds_schema_is_json_and_complete() -> None:
         ("resident_waiting_period", {}, "extra_years"),
         ("resident_waiting_period", {"extra_years": 1, "break_years": 2}, "break_years"),
         ("resident_waiting_period", {"extra_years": "半年"}, "extra_years"),
+        ("resident_waiting_period", {"break_years": 2, "payment_month": "3月"}, "payment_month"),
+        ("resident_waiting_period", {"break_years": 2, "payment_month": "2025-13"}, "payment_month"),
+        ("arrears_total", {"days": 30}, "owed"),
+        ("arrears_total", {"owed": 1500}, "days"),
+        ("arrears_total", {"owed": 1500, "days": "两个月"}, "days"),
+        ("arrears_total", {"owed": 1500, "days": 30, "daily_rate": "200%"}, "daily_rate"),
         ("years_to_retirement", {"paid_years": 61}, "paid_years"),
         ("years_to_retirement", {"paid_years": -1}, "paid_years"),
         ("years_to_retirement", {"paid_years": "30天"}, "paid_years"),
@@ -619,6 +767,9 @@ def test_format_helpers() -> None:
     assert format_rate(D("0.045")) == "4.5%"
     assert format_rate(D("0.10")) == "10%"
     assert format_rate(D("0.0005")) == "0.05%(万分之五)"
+    assert format_rate(D("0.0003")) == "0.03%(万分之三)"
+    assert format_rate(D("0.0012")) == "0.12%(万分之十二)"
+    assert format_rate(D("0.001")) == "0.1%"  # 千分之一, not 万分之十
 
 
 junk = st.one_of(
@@ -643,3 +794,29 @@ def test_any_junk_input_is_a_calc_error_or_a_result(kind: str, data: st.DataObje
         return
     json.dumps(r.calculation.model_dump(mode="json"), ensure_ascii=False)
     assert r.calculation.result is None or r.calculation.result >= 0
+
+
+# ----------------------------------------------------------------------------- resident_premium: include_subsidy
+
+
+def test_resident_premium_total_with_reference_subsidy() -> None:
+    c = compute("resident_premium", {"include_subsidy": True, "persons": 2}).calculation
+    assert c.result == 2140.00  # (400 + 670) × 2
+    assert c.inputs["include_subsidy"] is True and c.inputs["subsidy"] == 670.00
+    assert c.details["reference_subsidy"] == 670.00
+    assert c.formula.startswith("(400.00 + 670.00) × 2 = 2140.00")
+    assert any("未提供财政补助金额" in a and "670" in a for a in c.assumptions)
+    assert not any("按您说明的财政补助" in a for a in c.assumptions)  # the asker did not state it
+
+
+def test_resident_premium_stated_subsidy_wins_over_the_reference() -> None:
+    c = compute("resident_premium", {"subsidy": 600, "include_subsidy": "是"}).calculation
+    assert c.result == 1000.00
+    assert any("按您说明的财政补助每人每年600.00元" in a for a in c.assumptions)
+
+
+@pytest.mark.parametrize("flag", [False, "否", None])
+def test_resident_premium_without_include_subsidy_is_what_residents_pay(flag: Any) -> None:
+    c = compute("resident_premium", {"include_subsidy": flag, "persons": 3}).calculation
+    assert c.result == 1200.00
+    assert "include_subsidy" not in c.inputs and "subsidy" not in c.inputs

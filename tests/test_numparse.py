@@ -330,3 +330,127 @@ def test_scanner_never_crashes_and_spans_are_consistent(text: str) -> None:
         assert q.start >= last_end  # sorted and non-overlapping
         assert text[q.start : q.end] == q.text
         last_end = q.end
+
+
+# ----------------------------------------------------------------------------- forms people type
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("仨月", "duration", Duration(D(3), "month")),
+        ("俩月", "duration", Duration(D(2), "month")),
+        ("两月", "duration", Duration(D(2), "month")),  # 二月 is February; 两月 is a length
+        ("一年零三个月", "duration", Duration(D(15), "month")),
+        ("两年三个月", "duration", Duration(D(27), "month")),
+        ("1年零3个月", "duration", Duration(D(15), "month")),
+        ("三个月零十天", "duration", Duration(D(3), "month", plus_days=D(10))),
+        ("3个月零10天", "duration", Duration(D(3), "month", plus_days=D(10))),
+        ("3个月10天", "duration", Duration(D(3), "month", plus_days=D(10))),
+        ("90天", "duration", Duration(D(90), "day")),
+        ("两千五", "number", D(2500)),
+        ("三千二", "number", D(3200)),
+        ("三千二百", "number", D(3200)),
+        ("一万二", "number", D(12000)),
+        ("1万2", "money", D(12000)),
+        ("1万2千", "money", D(12000)),
+        ("1万5000", "money", D(15000)),
+        ("1万200", "money", D(10200)),
+        ("3千5", "money", D(3500)),
+        ("3千5百", "money", D(3500)),
+        ("4.5k", "money", D(4500)),
+        ("4k", "money", D(4000)),
+        ("4K", "money", D(4000)),
+        ("1.2w", "money", D(12000)),
+        ("4k块", "money", D(4000)),
+        ("1万2元", "money", D(12000)),
+        ("５２００", "number", D(5200)),
+        ("５２００元", "money", D(5200)),
+        ("5200块", "money", D(5200)),
+        ("5200元", "money", D(5200)),
+        ("5200块钱", "money", D(5200)),
+        ("两千五百块", "money", D(2500)),
+        ("百分之四", "rate", D("0.04")),
+        ("4个点", "rate", D("0.04")),
+        ("四个点", "rate", D("0.04")),
+        ("0.04", "number", D("0.04")),  # a bare fraction: calc_detect reads it as a rate after 费率
+        ("万分之五", "rate", D("0.0005")),
+        ("万分之3", "rate", D("0.0003")),
+        ("0.05%", "rate", D("0.0005")),
+        ("４％", "rate", D("0.04")),
+    ],
+)
+def test_typed_forms(text: str, kind: str, value: object) -> None:
+    (q,) = find_quantities(text)
+    assert (q.kind, q.value) == (kind, value)
+    assert (q.start, q.end) == (0, len(text))
+
+
+def test_month_and_day_length_has_no_exact_months_or_days() -> None:
+    d = Duration(D(3), "month", plus_days=D(10))
+    assert (d.months, d.days, d.years) == (None, None, None)
+    assert Duration(D(3), "month") == Duration(D(3), "month", plus_days=D(0))
+    assert parse_duration("三个月零十天") == d
+    assert parse_duration("一年零三个月") == Duration(D(15), "month")
+
+
+def test_forms_in_a_sentence() -> None:
+    assert kinds("断了仨月,工资1万2,补多少") == [("duration", Duration(D(3), "month")), ("money", D(12000))]
+    assert kinds("工资4.5k 断了俩月") == [("money", D(4500)), ("duration", Duration(D(2), "month"))]
+    assert kinds("欠了两千五 拖了三个月零十天") == [
+        ("number", D(2500)),
+        ("duration", Duration(D(3), "month", plus_days=D(10))),
+    ]
+    # a calendar year before a length stays a year: 2024年3个月 is not 24291 months
+    assert kinds("2024年3个月") == [("date", CalendarDate(2024, None)), ("duration", Duration(D(3), "month"))]
+    assert kinds("3月断的") == [("date", CalendarDate(None, 3))]  # 3月 is still March
+    assert kinds("交了10年 3个月没交") == [("duration", Duration(D(10), "year")), ("duration", Duration(D(3), "month"))]
+    assert kinds("5k多") == [("money", D(5000))] and find_quantities("5k多")[0].approx
+    assert kinds("4kg") == [("number", D(4))]  # not 4000
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("一整年", Duration(D(1), "year")),
+        ("两整年", Duration(D(2), "year")),
+        ("一整个月", Duration(D(1), "month")),
+        ("一整月", Duration(D(1), "month")),  # a whole month, not January
+    ],
+)
+def test_whole_year_and_month(text: str, value: Duration) -> None:
+    (q,) = find_quantities(text)
+    assert (q.kind, q.value, q.text) == ("duration", value, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "rate", "span"),
+    [
+        ("万分之三一天", D("0.0003"), "万分之三"),  # 万分之三 a day, not 万分之三十一
+        ("万分之31天", D("0.0003"), "万分之3"),  # the same once 一天 is typed as 1天
+        ("万分之四一日", D("0.0004"), "万分之四"),
+        ("万分之十一天", D("0.0011"), "万分之十一"),  # 十一 is eleven: not a digit run
+        ("万分之31", D("0.0031"), "万分之31"),  # no 天 after it: the number as written
+    ],
+)
+def test_rate_followed_by_one_day(text: str, rate: Decimal, span: str) -> None:
+    q = find_quantities(text)[0]
+    assert (q.kind, q.value, q.text) == ("rate", rate, span)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("paid in Mar 2025", CalendarDate(2025, 3)),
+        ("since September 2024.", CalendarDate(2024, 9)),
+        ("in 2025 Nov", CalendarDate(2025, 11)),
+        ("Sept. 2023", CalendarDate(2023, 9)),
+    ],
+)
+def test_english_month_and_year(text: str, value: CalendarDate) -> None:
+    assert kinds(text) == [("date", value)]
+
+
+def test_english_month_lookalikes_are_not_dates() -> None:
+    assert kinds("Marching 2025") == [("number", D(2025))]
+    assert kinds("Octopus 2025") == [("number", D(2025))]
