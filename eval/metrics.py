@@ -16,8 +16,8 @@ metric                 meaning (questions it is computed over)
 ``numeric_accuracy``   calculation result within ``tol`` of ``expected_number``; for
                        ``numeric-missing`` questions correct means *no* result
                        (categories ``numeric`` and ``numeric-missing``)
-``refusal_rate``       share refused (out-of-scope questions; higher is better)
-``false_refusal_rate`` share refused (answerable questions; lower is better)
+``refusal_rate``       share not answered (out-of-scope questions; higher is better)
+``false_refusal_rate`` share not answered (answerable questions; lower is better)
 ``multi_source_rate``  distinct cited docs >= ``min_distinct_docs`` (conflict questions)
 ``latency_p50_ms``     median end-to-end latency in ms (all questions with a latency)
 ``latency_p95_ms``     95th percentile latency in ms, linear interpolation
@@ -47,8 +47,8 @@ METRICS: dict[str, str] = {
     "doc_mrr": "mean reciprocal rank of the first expected cited doc (answerable questions)",
     "keyword_coverage": "mean fraction of keyword groups found in the answer (answerable questions)",
     "numeric_accuracy": "calculation matches expected_number within tol (numeric, numeric-missing)",
-    "refusal_rate": "share of out-of-scope questions refused (higher is better)",
-    "false_refusal_rate": "share of answerable questions refused (lower is better)",
+    "refusal_rate": "share of out-of-scope questions not answered (higher is better)",
+    "false_refusal_rate": "share of answerable questions not answered (lower is better)",
     "multi_source_rate": "share of conflict questions citing >= min_distinct_docs distinct docs",
     "latency_p50_ms": "median latency in milliseconds",
     "latency_p95_ms": "95th percentile latency in milliseconds (linear interpolation)",

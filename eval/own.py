@@ -32,7 +32,10 @@ def record_for(q: Question, answer: Answer, latency_ms: float) -> EvalRecord:
         question=q,
         cited_doc_ids=tuple(c.doc_id for c in answer.citations),
         answer_text=answer.answer,
-        refused=answer.refused,
+        # Graded statuses: a question is "refused" here when it is not answered (partial, no_answer or
+        # out_of_scope). The set's out-of-scope questions include in-domain ones the articles do not
+        # answer (报销比例, 医保卡密码), for which a labelled partial answer is right.
+        refused=answer.status != "answered",
         numeric_result=calc.result if calc is not None else None,
         latency_ms=latency_ms,
     )
@@ -74,7 +77,7 @@ def run_own(service: QAService, questions: list[Question], *, progress: bool = T
         reasons = failure_reasons(rec)
         if reasons:
             failures.append({"id": q.id, "category": q.category, "question": q.question, "reasons": reasons,
-                             "refused": ans.refused, "answer": ans.answer,
+                             "refused": ans.refused, "status": ans.status, "answer": ans.answer,
                              "cited": [c.doc_id for c in ans.citations],
                              "calculation": ans.calculation.model_dump() if ans.calculation else None})
     return OwnRun(aggregate(records), records, answers, failures)

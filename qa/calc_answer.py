@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -11,9 +10,10 @@ from ingest.store import IndexData
 from ingest.tokenize import canonical
 
 from . import calculator
-from .calc_detect import CalcRequest, detect
+from .calc_detect import CalcRequest
 from .models import Calculation, Citation
 from .normalize import Query
+from .understand import Understanding
 
 
 @dataclass(frozen=True)
@@ -111,14 +111,14 @@ def _rule_lines(calc: Calculation, number_of: dict[tuple[str, str], int]) -> str
     return ("各文章的规则:" + ";".join(parts) + "。") if parts else ""
 
 
-def answer_calculation(query: Query, data: IndexData) -> CalcAnswer | None:
+def answer_calculation(u: Understanding, data: IndexData) -> CalcAnswer | None:
     """A calculated (or calculation-prompting) answer, or None when the question isn't numeric.
 
     A request with no stated values at all returns None too: a retrieved answer serves
     such a question better, and the service appends the prompts (see ``missing_prompt``).
     """
-    req = detect(query.text, today=date.today())
-    if req is None or req.out_of_scope or not req.has_numbers:
+    req = u.calc
+    if req is None or not u.computes:
         return None
     spec = calculator.KINDS[req.kind]
     if req.missing:
@@ -129,7 +129,7 @@ def answer_calculation(query: Query, data: IndexData) -> CalcAnswer | None:
         calc = Calculation(kind=req.kind, formula=spec.formula_zh, inputs=_jsonable(req.params), result=None,
                            unit=spec.unit, assumptions=[exc.message_zh], missing=[exc.param])
         return CalcAnswer(f"无法计算:{exc.message_zh}", [], calc)
-    ordered = _by_relevance(result.refs, query, data)
+    ordered = _by_relevance(result.refs, u, data)
     citations, numbers = cite_refs(ordered, data)
     number_of = {(r.doc_id, r.quote): n for r, n in zip(ordered, numbers)}
     calc = result.calculation.model_copy(update={"sources": sorted(set(numbers))})
@@ -148,6 +148,7 @@ RULE_REFS: dict[str, tuple[calculator.SourceRef, ...]] = {
     "monthly_contribution": (calculator.REF_MONTHLY_RULE,),
     "back_payment": (calculator.REF_BACK_FORMULA,),
     "late_fee": (calculator.REF_LATE_RATE,),
+    "arrears_total": (calculator.REF_LATE_RATE,),
     "resident_premium": (calculator.REF_RESIDENT_PERSONAL, calculator.REF_RESIDENT_SUBSIDY),
     "years_to_retirement": (calculator.REF_YEARS_25,),
     "resident_waiting_period": (calculator.REF_002_WAIT,),
@@ -173,15 +174,34 @@ def _ask_for_missing(req: CalcRequest, data: IndexData) -> CalcAnswer:
     return CalcAnswer(text, citations, calc)
 
 
-def missing_prompt(query: Query) -> str:
+def missing_prompt(u: Understanding) -> str:
     """For a numeric question that stated no values: what to give for a personal calculation."""
-    req = detect(query.text)
+    req = u.calc
     if req is None or req.out_of_scope or req.has_numbers or not req.missing:
         return ""
     spec = calculator.KINDS[req.kind]
     return f"如需按您的情况计算{spec.label_zh},请提供:" + ";".join(m.prompt_zh for m in req.missing) + "。"
 
 
-def is_out_of_scope_calculation(query: Query) -> str | None:
-    req = detect(query.text)
-    return req.scope_topic if req is not None and req.out_of_scope else None
+# Defaults that are one region's rule, not a general one: using them for a question about another
+# region would present that region's figure as the answer (002 is 甘肃嘉峪关's 2025 notice).
+REGIONAL_DEFAULTS: dict[tuple[str, str], str] = {
+    ("resident_premium", "personal"): calculator.DOC_002,
+    ("resident_waiting_period", "base_months"): calculator.DOC_002,
+    ("resident_waiting_period", "per_year_months"): calculator.DOC_002,
+}
+
+
+def foreign_defaults(u: Understanding, data: IndexData) -> list[str]:
+    """The regions whose rule the calculation would borrow for a question about another region."""
+    req = u.calc
+    if req is None or not u.regions:
+        return []
+    found: list[str] = []
+    for (kind, param), doc_id in REGIONAL_DEFAULTS.items():
+        if kind != req.kind or param in req.params:
+            continue
+        regions = data.documents.get(doc_id, {}).get("metadata", {}).get("regions", [])
+        if regions and not any(a in r or r in a for a in u.regions for r in regions):
+            found.extend(r for r in regions if r not in found)
+    return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,10 +57,23 @@ class Calculation(_Frozen):
     missing: list[str] = Field(default_factory=list)
 
 
+Status = Literal["answered", "partial", "no_answer", "out_of_scope"]
+
+
 class Answer(_Frozen):
+    """One answer. ``status`` grades it; ``refused`` is true exactly for ``no_answer`` and ``out_of_scope``."""
+
     question: str
     answer: str
     refused: bool
+    status: Status = "answered"
+    # The question the service answered, in full (after reading typos, instructions, pinyin, and, in a
+    # conversation, what earlier turns established).
+    understood_as: str = ""
+    # For ``partial``: what the sources do not say (e.g. "北京的规定").
+    missing: list[str] = Field(default_factory=list)
+    # P(answered) from the answerability model (None when a rule decided: out of scope, a calculation).
+    confidence: float | None = None
     citations: list[Citation] = Field(default_factory=list)
     calculation: Calculation | None = None
     conflict: bool = False

@@ -22,6 +22,42 @@ _SPACES = re.compile(r"\s+")
 
 # Colloquial spellings and frequent typos → the words the articles use.
 _COLLOQUIAL = [
+    # Cantonese (after t2s): 可唔可以 → 可不可以, 仲用唔用得 → 还能不能用, 有冇 → 有没有 …
+    (re.compile(r"用唔用得|用得唔得"), "能不能用"),
+    (re.compile(r"帐户"), "账户"),
+    (re.compile(r"(\w)唔\1"), r"\1不\1"),
+    (re.compile(r"得唔得|得不得"), "能不能"),
+    (re.compile(r"使唔使|使不使"), "需不需要"),
+    (re.compile(r"有冇"), "有没有"),
+    (re.compile(r"系唔系|系咪|系不系"), "是不是"),
+    (re.compile(r"冇得"), "不能"),
+    (re.compile(r"冇"), "没有"),
+    (re.compile(r"唔"), "不"),
+    (re.compile(r"乜嘢|咩"), "什么"),
+    (re.compile(r"点样|点办"), "怎么"),
+    (re.compile(r"边度|边到|边个地方"), "哪里"),
+    (re.compile(r"而家"), "现在"),
+    (re.compile(r"仲(?=[可能用有要会系是未没])"), "还"),
+    (re.compile(r"嘅"), "的"),
+    (re.compile(r"咗"), "了"),
+    (re.compile(r"喺"), "在"),
+    (re.compile(r"佢"), "他"),
+    (re.compile(r"[畀俾](?=[我你他她])"), "给"),
+    (re.compile(r"睇"), "看"),
+    (re.compile(r"攞"), "拿"),
+    (re.compile(r"入面"), "里面"),
+    (re.compile(r"[噉咁]样?"), "这样"),
+    # Northern, central and south-western Mandarin.
+    (re.compile(r"俺们|咱们"), "我们"),
+    (re.compile(r"俺|咱(?!们)"), "我"),
+    (re.compile(r"自个儿|自个|自己个儿"), "自己"),
+    (re.compile(r"啥子"), "什么"),
+    (re.compile(r"咋个"), "怎么"),
+    (re.compile(r"中不中|行不行"), "能不能"),
+    (re.compile(r"晓不晓得"), "知不知道"),
+    (re.compile(r"晓得"), "知道"),
+    (re.compile(r"弄啥嘞?|干啥"), "做什么"),
+    (re.compile(r"嘞(?=[?？!！。,，]|$)"), "了"),
     (re.compile(r"咋(办|整|弄)"), "怎么办"),
     (re.compile(r"咋"), "怎么"),
     (re.compile(r"啥时候|多会儿|几时"), "什么时候"),
@@ -87,7 +123,9 @@ def _numerals_to_digits(text: str) -> str:
             value = cn_to_decimal(raw)
         except (ValueError, ArithmeticError):
             return raw
-        return str(int(value)) if value == int(value) else str(value)
+        out = str(int(value)) if value == int(value) else str(value)
+        # "每人400一年" must not become "4001年": keep a converted numeral apart from digits before it.
+        return f" {out}" if m.start() > 0 and text[m.start() - 1].isdigit() else out
 
     return _CN_NUMBER_UNIT.sub(repl, text)
 
@@ -115,13 +153,21 @@ _PERSONAL = re.compile(
 )
 
 
-def normalise_text(text: str) -> str:
-    """Half-width, simplified Chinese, colloquialisms folded, numerals as digits. Idempotent."""
+def normalise_text(text: str, *, numerals: bool = True) -> str:
+    """Half-width, simplified Chinese, colloquialisms folded, numerals as digits. Idempotent.
+
+    ``numerals=False`` keeps Chinese numerals as written: the calculator reads them in context
+    ("一天万分之三" is a daily rate, not one day).
+    """
     text = unicodedata.normalize("NFKC", text)
     text = _PERSONAL.sub(" ", text)
     text = _t2s().convert(text)
     for pattern, repl in _COLLOQUIAL:
         text = pattern.sub(repl, text)
+    return _numerals_to_digits(text) if numerals else text
+
+
+def numerals_to_digits(text: str) -> str:
     return _numerals_to_digits(text)
 
 

@@ -44,7 +44,10 @@ _COMMERCIAL_MEDICAL = re.compile(r"商业(?:医疗)?保险|商业医疗险")
 # Words that tie a question to the corpus's subject.
 DOMAIN = re.compile(
     r"医保|医疗保险|社保|参保|断缴|断交|断保|中断|停保|补缴|补交|续保|续缴|续交|待遇|等待期|报销|缴费|交费|"
-    r"灵活就业|城乡居民|职工|新农合|合作医疗|滞纳金|缴费基数|费率|个人账户|统筹|恢复"
+    r"灵活就业|城乡居民|职工|新农合|合作医疗|滞纳金|缴费基数|费率|个人账户|统筹|恢复|"
+    # Medical-insurance subjects the articles do not cover are still in the domain (no_answer, never
+    # "out of scope"): 异地就医备案, 门诊慢特病, 起付线, 医保电子凭证, 家庭共济, 大病保险.
+    r"就医|门诊|住院|医疗|慢特病|起付|电子凭证|共济|大病|生育津贴|医院"
 )
 
 # Question words that add nothing to what is asked about; with the domain words
@@ -73,19 +76,40 @@ def has_domain_words(text: str) -> bool:
     return bool(DOMAIN.search(text))
 
 
+COVERS = ("医保(基本医疗保险)中断缴费相关的问题:断缴后怎么补缴、如何恢复参保、补缴后多久恢复待遇(待遇等待期)、"
+          "缴费标准和补缴金额计算等")
+ADVICE = "具体情况建议咨询当地医保经办机构,或拨打12393医疗保障服务热线。"
+
 REFUSAL_MESSAGE = (
-    "抱歉,这个问题超出了本服务的范围{reason}。本服务只回答基本医疗保险(医保)中断缴费相关的问题:"
-    "断缴后怎么补缴、如何恢复参保、补缴后多久恢复待遇(待遇等待期)、缴费标准和补缴金额计算等。"
+    "抱歉,这个问题不在本服务的范围内{reason}。本服务只回答" + COVERS + "。"
     "您可以换个问法,例如:“医保断缴3个月后怎么补缴?”"
 )
 
 
-def refusal_message(topic: str | None = None, *, no_evidence: bool = False) -> str:
-    if topic:
-        reason = f"(涉及{topic})"
-    elif no_evidence:
-        reason = "(资料中没有能回答它的内容)"
-    else:
-        reason = ""
-    return REFUSAL_MESSAGE.format(reason=reason)
+def refusal_message(topic: str | None = None) -> str:
+    """``out_of_scope``: another domain. Never used for an in-domain question (that is ``no_answer``)."""
+    return REFUSAL_MESSAGE.format(reason=f"(涉及{topic})" if topic else "")
 
+
+def no_answer_message() -> str:
+    """``no_answer``: in the domain, but the articles hold nothing that answers it — said honestly."""
+    return ("抱歉,本服务的资料里没有能回答这个问题的内容,所以不作猜测。本服务的资料涵盖" + COVERS + "。" + ADVICE)
+
+
+def unreadable_message() -> str:
+    """A pinyin question that could not be read back into Chinese with confidence."""
+    return ("抱歉,没能看懂这个拼音问题。请用汉字提问,例如:“医保断缴3个月后怎么补缴?”本服务的资料涵盖" + COVERS + "。")
+
+
+def partial_lead(missing: list[str], other_regions: list[str]) -> str:
+    """``partial``: say exactly what the sources lack, then label what follows as not about it."""
+    lead = f"资料中没有{'、'.join(missing)}。" if missing else "资料中没有直接回答这个问题的内容。"
+    if other_regions:
+        lead += f"下面是资料中{'、'.join(other_regions)}的规定,仅供参考,不适用于您问的地区或年份:"
+    else:
+        lead += "下面是资料中相关的内容,仅供参考,并不是您所问的具体答案:"
+    return lead
+
+
+def partial_tail() -> str:
+    return ADVICE

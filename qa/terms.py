@@ -20,6 +20,7 @@ class TermWeights:
         for terms in self.chunk_terms:
             for t in terms:
                 df[t] = df.get(t, 0) + 1
+        self.df = df
         n = max(1, len(chunks))
         self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self.unknown = math.log(1 + (n + 0.5) / 0.5)

@@ -266,19 +266,30 @@
     var byNumber = {};
     citations.forEach(function (c) { byNumber[String(c.n)] = c; });
 
-    if (answer.refused) {
+    // Four statuses, four looks: answered; partial (the sources cover the topic, not the thing asked);
+    // no_answer (in the domain, nothing in the sources); out_of_scope (another subject).
+    var status = answer.status || (answer.refused ? "no_answer" : "answered");
+    if (status === "no_answer" || status === "out_of_scope") {
       var notice = addCard("notice");
-      notice.classList.add("answer");
+      notice.classList.add("answer", "status-" + status);
+      notice.dataset.status = status;
       var nh = cardHead(notice, "");
       clear(nh);
-      nh.appendChild(el("span", "notice-icon", "i"));
-      nh.appendChild(el("span", "who", "这个问题暂时无法回答"));
+      nh.appendChild(el("span", "notice-icon", status === "no_answer" ? "?" : "i"));
+      nh.appendChild(el("span", "who", status === "no_answer" ? "资料中没有答案" : "不在服务范围内"));
       notice.appendChild(el("p", "answer-text", answer.answer));
       return notice;
     }
 
     var card = addCard("answer");
-    var head = cardHead(card, "回答");
+    card.classList.add("status-" + status);
+    card.dataset.status = status;
+    var head = cardHead(card, status === "partial" ? "部分回答" : "回答");
+    if (status === "partial") {
+      var pbadge = el("span", "badge badge-partial", "资料不完整");
+      pbadge.title = "资料涉及这个话题,但没有您问的具体内容;下面引用的内容仅供参考";
+      head.appendChild(pbadge);
+    }
     if (answer.conflict) {
       var badge = el("span", "badge", "各地规定不同");
       badge.title = "不同文章或地区的规定不一致,请以当地医保部门为准";

@@ -1,0 +1,88 @@
+"""The answerability decision: its fitted parameters load, and it grades answers as documented."""
+
+import json
+
+import numpy as np
+import pytest
+
+from qa.decide import (
+    CLASSES,
+    DECISION_FILE,
+    FEATURES,
+    DecisionError,
+    DecisionModel,
+    Evidence,
+    calibration,
+    rule_status,
+)
+from qa.understand import understand
+
+
+def test_the_shipped_parameters_load_and_say_how_they_were_fitted():
+    model = DecisionModel.load()
+    assert model.features == FEATURES and set(model.classes) == set(CLASSES)
+    assert 0 < model.threshold < 1 and 0 < model.refuse_threshold <= 1
+    assert model.info["command"] == "python -m eval fit"
+    assert "train" in model.info["fitted_on"] and "dev" in model.info["threshold_on"]
+    assert len(model.domain_terms) > 500 and "起付线" in model.domain_terms
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [lambda d: d.pop("coef"), lambda d: d.update(coef=[[1.0]]), lambda d: d.update(threshold=1.5),
+     lambda d: d.update(features=["no_such_feature", *d["features"][1:]]), lambda d: d.update(scale=[0.0] * 20)],
+)
+def test_damaged_parameters_are_refused_with_the_fix(tmp_path, damage):
+    data = json.loads(DECISION_FILE.read_text(encoding="utf-8"))
+    damage(data)
+    path = tmp_path / "decision.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(DecisionError, match="python -m eval fit|refit"):
+        DecisionModel.load(path)
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(DecisionError, match="python -m eval fit"):
+        DecisionModel.load(tmp_path / "nope.json")
+
+
+def _model(p_answered: float, p_partial: float) -> DecisionModel:
+    """A model whose probabilities do not depend on the features (intercepts only)."""
+    p = np.array([p_answered, p_partial, 1 - p_answered - p_partial])
+    n = len(FEATURES)
+    return DecisionModel(FEATURES, CLASSES, np.zeros(n), np.ones(n), np.zeros((3, n)), np.log(p), 0.5,
+                         refuse_threshold=0.6)
+
+
+EVIDENCE = Evidence({f: 0.0 for f in FEATURES})
+
+
+@pytest.mark.parametrize(
+    ("p_answered", "p_partial", "missing", "question", "status"),
+    [(0.7, 0.1, (), "医保断了怎么补缴", "answered"),
+     (0.3, 0.5, (), "医保断了怎么补缴", "partial"),          # unsure, not clearly unanswerable
+     (0.1, 0.1, (), "医保电子凭证怎么激活", "no_answer"),     # clearly unanswerable, in the domain
+     (0.1, 0.1, (), "今天天气怎么样", "out_of_scope"),        # no word of the domain
+     (0.1, 0.3, ("北京的规定",), "北京医保断缴了交多少", "no_answer"),  # P(unanswerable) 0.6 > P(partial)
+     (0.2, 0.5, ("北京的规定",), "北京医保断缴了交多少", "partial")],
+)
+def test_graded_statuses(p_answered, p_partial, missing, question, status):
+    ev = Evidence(EVIDENCE.features, missing)
+    assert _model(p_answered, p_partial).decide(understand(question), ev).status == status
+
+
+def test_rules_decide_before_the_model():
+    assert rule_status(understand("公积金断缴了怎么补")) == "out_of_scope"
+    assert rule_status(understand("？？？！！")) == "out_of_scope"
+    assert rule_status(understand("医保断了怎么补")) is None
+
+
+def test_neutral_model_answers_everything():
+    m = DecisionModel.neutral()
+    assert m.decide(understand("医保断了怎么补"), EVIDENCE).status == "answered"
+
+
+def test_calibration_table_bins_predictions():
+    table = calibration([0.05, 0.15, 0.12, 0.95], [0, 1, 0, 1], bins=10)
+    assert [b["n"] for b in table] == [1, 2, 1]
+    assert table[1]["observed"] == 0.5 and table[-1]["predicted"] == pytest.approx(0.95)

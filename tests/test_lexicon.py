@@ -1,0 +1,35 @@
+"""Homophone typos corrected against the corpus vocabulary, and the guards that keep real words."""
+
+import pytest
+
+from qa.lexicon import Lexicon
+
+# Chunk counts of a few words as the five articles have them (the real index gives these and more).
+VOCAB = {"医保": 30, "报销": 20, "生效": 5, "退休": 8, "嘉峪关": 10, "滞纳金": 9, "账户": 7, "个人账户": 6,
+         "补缴": 25, "分期": 1, "缓缴": 1, "恢复": 15, "待遇等待期": 6, "等待期": 8, "共济": 2, "失业": 2,
+         "下限": 2, "不会": 3, "失败": 1}
+
+
+@pytest.fixture(scope="module")
+def lexicon():
+    return Lexicon(VOCAB)
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("补上以后当月就能包销吗", "报销"), ("下个月才生小啊", "生效"), ("我爸在嘉玉关", "嘉峪关"),
+     ("马上到推修年龄了", "退休"), ("滞拿金要我自己出吗", "滞纳金"), ("个人账护里的钱", "个人账户"),
+     ("能不能分其或者缓教啊", "缓缴"), ("等代期多长", "等待期"), ("医保断了咋恢服", "恢复")],
+)
+def test_typos_that_sound_like_a_corpus_word_are_corrected(lexicon, typed, meant):
+    assert meant in lexicon.correct(typed)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["从事业单位辞职后医保怎么办", "我想问一下现在能不能交", "公积金断缴怎么补缴", "补交以后钱会补回来吗",
+     "费率是百分之五", "这期间住院能报吗"],
+)
+def test_real_words_are_left_alone(lexicon, text):
+    # 事业≠失业, 下现(在)≠下限, 公积(金)≠共济, 补回≠不会, 是百(分)≠失败: common or known words are not typos.
+    assert lexicon.correct(text) == text
