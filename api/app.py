@@ -34,6 +34,7 @@ from qa.normalize import QuestionError
 from qa.service import IndexNotReady, QAService
 
 from . import errors
+from .admin import UPLOAD_PATHS, install_admin
 from .middleware import BodyLimitMiddleware, with_security_headers
 from .privacy import install_log_masking, mask_pii
 from .schemas import (
@@ -203,18 +204,20 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.limiter = None
     app.question_log = QuestionLog(settings.questions_log) if settings.store_questions else None
 
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, upload_paths=UPLOAD_PATHS,
+                       max_upload_bytes=settings.max_upload_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type"],
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Content-Type", "Authorization"],
             max_age=600,
         )
 
     _install_error_handlers(app)
     _install_routes(app)
+    install_admin(app)
     _install_pages(app)
     return app
 
@@ -312,7 +315,12 @@ def _install_routes(app: YibaoApp) -> None:
 
     @app.get("/api/documents", response_model=DocumentList, tags=["文档"], summary="文章列表 / documents")
     async def documents(request: Request) -> DocumentList:
-        return DocumentList(documents=_service(request).documents())
+        """每篇文档的元数据、来源(语料/上传)、状态(有效/过期)与知识库版本。
+
+        Each document's metadata, origin (corpus folder or uploaded), status and the knowledge-base version."""
+        service = _service(request)
+        docs = await anyio.to_thread.run_sync(service.documents)
+        return DocumentList(version=service.data.version, documents=docs)
 
     @app.get("/api/documents/{doc_id}", response_model=Document, tags=["文档"],
              responses={404: {"model": errors.ErrorBody, "description": "未知文档 / unknown document"}},

@@ -51,22 +51,29 @@ class BodyLimitMiddleware:
       away from the validation error handler).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_paths: tuple[str, ...] = (),
+                 max_upload_bytes: int = 0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # File uploads (multipart POST/PUT under these paths) get their own, larger limit and are binary.
+        self.upload_paths = upload_paths
+        self.max_upload_bytes = max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = (scope.get("method") in ("POST", "PUT") and self.max_upload_bytes > 0
+                  and scope.get("path", "").startswith(self.upload_paths))
+        limit = self.max_upload_bytes + 64 * 1024 if upload else self.max_bytes  # room for the form's own parts
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = -1
-                if declared > self.max_bytes:
-                    await too_large(self.max_bytes)(scope, receive, send)
+                if declared > limit:
+                    await too_large(limit)(scope, receive, send)
                     return
 
         chunks: list[bytes] = []
@@ -78,13 +85,13 @@ class BodyLimitMiddleware:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await too_large(self.max_bytes)(scope, receive, send)
+            if size > limit:
+                await too_large(limit)(scope, receive, send)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if body:
+        if body and not upload:
             try:
                 body.decode("utf-8")
             except UnicodeDecodeError:

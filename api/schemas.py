@@ -79,9 +79,12 @@ class DocumentSummary(BaseModel):
     title: str
     metadata: dict[str, Any] = Field(default_factory=dict)
     chunks: int
+    origin: str = Field("corpus", description="corpus(语料文件夹)或 upload(管理接口上传)")
+    status: str = Field("active", description="active,或 expired(超过 expires 日期,不再用于回答)")
 
 
 class DocumentList(BaseModel):
+    version: str = Field("", description="知识库版本,每次增删改后变化 / knowledge-base version")
     documents: list[DocumentSummary]
 
 
@@ -98,6 +101,8 @@ class Health(BaseModel):
     chunks: int
     model: str | None = None
     index_hash: str | None = None
+    version: str | None = None
+    worker: int | None = Field(None, description="进程号:多进程部署时区分由哪个进程回答 / the answering worker's pid")
 
 
 ASK_EXAMPLES = {

@@ -20,6 +20,7 @@ from .cache import EmbeddingCache, text_key
 from .chunk import HEADING_SEP, Chunk, chunk_document
 from .corpus import Document, load_corpus
 from .embed import Embedder
+from .segment import CATALOG
 from .settings import Settings, get_settings
 from .tokenize import tokenize
 
@@ -46,6 +47,11 @@ def embedding_text(chunk: Chunk) -> str:
 
 def bm25_text(chunk: Chunk) -> str:
     return f"{chunk.title} {chunk.heading} {chunk.text}"
+
+
+def chunk_records(chunks: list[Chunk]) -> list[dict[str, Any]]:
+    """Chunks as the index stores them (chunks.jsonl)."""
+    return [{**asdict(c), "heading_path": list(c.heading_path), "heading": c.heading} for c in chunks]
 
 
 def _hash(obj: Any) -> str:
@@ -115,7 +121,12 @@ def build_index(
     corpus_dir = Path(corpus_dir or settings.corpus_dir)
     index_dir = Path(index_dir or settings.index_dir)
 
-    docs = load_corpus(corpus_dir)
+    from .kb import LocalKnowledgeStore, merge_with_corpus, read_catalog
+
+    current = index_dir.resolve() if index_dir.exists() else None
+    # Documents uploaded through the admin API (and corpus documents it deleted) survive a rebuild.
+    docs, catalog = merge_with_corpus(load_corpus(corpus_dir), read_catalog(current),
+                                      LocalKnowledgeStore(settings.model_copy(update={"index_dir": index_dir})))
     chunks: list[Chunk] = []
     for doc in tqdm(docs, desc="chunking", unit="doc", disable=not progress or len(docs) < 50):
         chunks.extend(
@@ -155,16 +166,21 @@ def build_index(
         [{"doc_id": d.doc_id, "title": d.title, "text": d.text, "metadata": d.metadata, "source": d.source}
          for d in docs],
     )
-    store.write_jsonl(
-        staging / store.CHUNKS,
-        [{**asdict(c), "heading_path": list(c.heading_path), "heading": c.heading} for c in chunks],
-    )
+    store.write_jsonl(staging / store.CHUNKS, chunk_records(chunks))
+    per_doc: dict[str, int] = {}
+    for c in chunks:
+        per_doc[c.doc_id] = per_doc.get(c.doc_id, 0) + 1
+    for doc_id, entry in catalog["documents"].items():
+        entry["chunks"] = per_doc.get(doc_id, 0)
+    catalog["version"] = int(catalog.get("version", 0)) + 1
+    (staging / CATALOG).write_text(json.dumps(catalog, ensure_ascii=False, indent=1), encoding="utf-8")
     np.save(staging / store.EMBEDDINGS, vectors)
     dense, dense_kind = store.build_dense_index(vectors, settings.ann_threshold)
     faiss.write_index(dense, str(staging / store.DENSE))
 
     retriever = bm25s.BM25()
-    retriever.index([tokenize(bm25_text(c)) for c in chunks], show_progress=False)
+    bm25_tokens = [tokenize(bm25_text(c)) for c in chunks]
+    retriever.index(bm25_tokens, show_progress=False)
     retriever.save(str(staging / store.BM25_DIR), show_progress=False)
 
     manifest = {
@@ -178,6 +194,9 @@ def build_index(
         "corpus_hash": c_hash,
         "settings_hash": s_hash,
         "index_hash": index_hash,
+        "kb_version": str(catalog["version"]),
+        # BM25 statistics a later change's delta is scored with (ingest.segment).
+        "bm25_avg_len": sum(map(len, bm25_tokens)) / max(1, len(bm25_tokens)),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     store.publish(index_dir, staging, manifest)

@@ -30,6 +30,8 @@ _DROP_LINE = [
     re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s+\d{1,2}:\d{2}(:\d{2})?\s*\S{0,10}\s*$"),  # "2025-05-17 13:22:18社保网"
     re.compile(r"^\s*[?？!！.。·•…\-—_*#\s]*$"),  # stray "?" and punctuation-only lines
     re.compile(r"^\s*(投诉|举报|分享|收藏|点赞|返回顶部)\s*$"),
+    # Byline lines of official notices ("来源:兰州市医疗保障局", "责任编辑:…"): metadata, not article text.
+    re.compile(r"^\s*(来源|作者|责任编辑|编辑|审核|校对|文章来源|信息来源)[:：].{0,40}$"),
 ]
 
 # A line listing several other articles: two or more "date time category" stamps.

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     corpus_dir: Path = PROJECT_ROOT / "corpus"
     index_dir: Path = PROJECT_ROOT / "var" / "index"
     cache_dir: Path = PROJECT_ROOT / "var" / "cache"
+    # The knowledge base's own files: uploaded originals (content-addressed) and the change lock.
+    kb_dir: Path = PROJECT_ROOT / "var" / "kb"
     # Public evaluation data (insurance_faq, ncp_policies) the project carries; see eval/data/README.md.
     eval_data_dir: Path = PROJECT_ROOT / "eval" / "data"
 
@@ -70,7 +72,11 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []
     max_body_bytes: int = Field(16_384, ge=1024)
     store_questions: bool = False
+    # Enables the knowledge-base admin API (POST/PUT/DELETE /api/documents, /api/faq) and the /kb pages;
+    # sent as "Authorization: Bearer <token>". Unset: those endpoints answer 403.
     admin_token: str | None = None
+    # Largest uploaded file (POST/PUT /api/documents); larger gets 413.
+    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     # Where questions go when store_questions is true (masked: ID, phone and card numbers removed).
     questions_log: Path = PROJECT_ROOT / "var" / "questions.jsonl"
     # At most this many answer/search/calculate calls run at once in the thread pool (CPU-bound).

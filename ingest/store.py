@@ -20,6 +20,8 @@ import bm25s
 import faiss
 import numpy as np
 
+from .segment import CATALOG, BM25Stats, DeltaSegment, read_delta
+
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 DOCUMENTS = "documents.jsonl"
@@ -166,13 +168,23 @@ def publish(index_dir: Path, staging: Path, manifest: dict[str, Any]) -> Path:
     return staging
 
 
+def base_of(version: Path, manifest: dict[str, Any] | None = None) -> Path | None:
+    """The base folder a delta version builds on (None for a full version)."""
+    manifest = manifest if manifest is not None else read_manifest(version)
+    base = (manifest or {}).get("base")
+    return (version / base).resolve() if base else None
+
+
 def _prune(index_dir: Path, keep: Path) -> None:
     vdir = versions_dir(index_dir)
     finished = sorted(
         (p for p in vdir.iterdir() if p.is_dir() and (p / MANIFEST).is_file()), key=lambda p: p.stat().st_mtime
     )
+    kept = [p for p in finished[-KEEP_VERSIONS:]] + [keep]
+    # A kept delta version needs its base, however old.
+    needed = {p.resolve() for p in kept} | {b for p in kept if (b := base_of(p)) is not None}
     for old in finished[:-KEEP_VERSIONS]:
-        if old.resolve() != keep.resolve():
+        if old.resolve() not in needed:
             shutil.rmtree(old, ignore_errors=True)
     # Half-written folders of killed builds (no manifest) older than an hour.
     for p in vdir.iterdir():
@@ -200,7 +212,12 @@ def read_manifest(index_dir: Path) -> dict[str, Any] | None:
 
 @dataclass
 class IndexData:
-    """Everything the QA service needs, loaded once."""
+    """Everything the QA service needs, loaded once per version.
+
+    A delta version (a knowledge-base change, ``ingest.segment``) is its base's data plus ``delta``:
+    ``chunks`` then lists the base's chunks followed by the delta's, ``documents`` the live documents,
+    and ``dead`` the base chunk numbers whose documents were removed or replaced.
+    """
 
     path: Path
     manifest: dict[str, Any]
@@ -208,6 +225,21 @@ class IndexData:
     chunks: list[dict[str, Any]]
     dense: faiss.Index
     bm25: bm25s.BM25
+    delta: DeltaSegment | None = None
+    dead: frozenset[int] = frozenset()
+    base: IndexData | None = None
+    catalog: dict[str, Any] | None = None
+
+    @property
+    def n_base(self) -> int:
+        return self.dense.ntotal
+
+    @property
+    def version(self) -> str:
+        return self.manifest.get("kb_version") or self.manifest.get("index_hash", "")[:12]
+
+    def bm25_stats(self) -> BM25Stats:
+        return BM25Stats.of(self.bm25, float(self.manifest.get("bm25_avg_len", 0.0)))
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -225,12 +257,54 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def load_index(index_dir: Path, *, verify: bool = True) -> IndexData:
-    """Load and check an index folder; raises IndexLoadError naming the broken file."""
+def load_index(index_dir: Path, *, verify: bool = True, reuse: IndexData | None = None) -> IndexData:
+    """Load and check an index folder; raises IndexLoadError naming the broken file.
+
+    A delta version loads its base too, unless ``reuse`` (the data a worker already holds) has the same
+    base: then only the small delta is read.
+    """
     index_dir = Path(index_dir)
     if not index_dir.exists():
         raise IndexLoadError(index_dir, "index not found; build it with `python -m ingest` (or `make index`)")
     root = index_dir.resolve()
+    manifest = _checked_manifest(root, verify)
+    base_dir = base_of(root, manifest)
+    if base_dir is None:
+        return _load_full(root, manifest)
+    held = reuse.base if reuse is not None and reuse.base is not None else reuse
+    if held is not None and held.path == base_dir and held.delta is None:
+        base = held
+    else:
+        if not base_dir.is_dir():
+            raise IndexLoadError(base_dir, "the base of this index version is missing; rebuild with `python -m ingest`")
+        base = _load_full(base_dir, _checked_manifest(base_dir, verify))
+    try:
+        delta = read_delta(root)
+    except (OSError, ValueError, KeyError) as exc:
+        raise IndexLoadError(root, f"delta unreadable ({exc}); rebuild the index with `python -m ingest`") from exc
+    return combine(root, manifest, base, delta)
+
+
+def combine(path: Path, manifest: dict[str, Any], base: IndexData, delta: DeltaSegment) -> IndexData:
+    """The live view of a base plus a delta."""
+    dead = frozenset(i for i, c in enumerate(base.chunks) if c["doc_id"] in delta.removed)
+    documents = {d: doc for d, doc in base.documents.items() if d not in delta.removed}
+    documents.update(delta.documents)
+    return IndexData(path, manifest, documents, base.chunks + delta.chunks, base.dense, base.bm25, delta, dead, base,
+                     _read_catalog(path))
+
+
+def _read_catalog(root: Path) -> dict[str, Any] | None:
+    path = root / CATALOG
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _checked_manifest(root: Path, verify: bool) -> dict[str, Any]:
     mpath = root / MANIFEST
     if not mpath.is_file():
         raise IndexLoadError(mpath, "manifest missing; the index is incomplete, rebuild it with `python -m ingest`")
@@ -256,6 +330,10 @@ def load_index(index_dir: Path, *, verify: bool = True) -> IndexData:
             raise IndexLoadError(f, "file missing; rebuild the index")
         if verify and _sha256(f) != digest:
             raise IndexLoadError(f, "checksum mismatch (truncated or corrupted); rebuild the index")
+    return manifest
+
+
+def _load_full(root: Path, manifest: dict[str, Any]) -> IndexData:
     docs = {d["doc_id"]: d for d in _read_jsonl(root / DOCUMENTS)}
     chunks = _read_jsonl(root / CHUNKS)
     try:
@@ -268,4 +346,4 @@ def load_index(index_dir: Path, *, verify: bool = True) -> IndexData:
         raise IndexLoadError(root / BM25_DIR, f"BM25 data unreadable ({exc}); rebuild the index") from exc
     if dense.ntotal != len(chunks):
         raise IndexLoadError(root / DENSE, f"{dense.ntotal} vectors for {len(chunks)} chunks; rebuild the index")
-    return IndexData(root, manifest, docs, chunks, dense, bm25)
+    return IndexData(root, manifest, docs, chunks, dense, bm25, catalog=_read_catalog(root))

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.regions import region_matches
 from ingest.tokenize import canonical, content_words, tokenize
 
 from . import quantity
@@ -170,7 +171,24 @@ def _version(query: Query, kind: str | None, c: Candidate) -> Version | None:
     return Version("/".join(dict.fromkeys(vals)), "") if vals else None
 
 
-def pick_versions(query: Query, cands: list[Candidate]) -> list[Candidate] | None:
+def _local_versions(query: Query, found: list[tuple[str, Candidate, Version]],
+                    documents: dict[str, dict[str, Any]]) -> list[tuple[str, Candidate, Version]]:
+    """For a question naming a region: when a document about that region states a version, the versions
+    of documents about *other* regions are no answer to it (national ones stay)."""
+    if not query.regions:
+        return found
+
+    def regions(doc_id: str) -> list[str]:
+        return list(documents.get(doc_id, {}).get("metadata", {}).get("regions", []))
+
+    local = [f for f in found if any(region_matches(q, regions(f[0])) for q in query.regions)]
+    if not local:
+        return found
+    return [f for f in found if f in local or not regions(f[0]) or "全国" in regions(f[0])]
+
+
+def pick_versions(query: Query, cands: list[Candidate],
+                  documents: dict[str, dict[str, Any]] | None = None) -> list[Candidate] | None:
     """For a question asking a time or quantity on which the documents disagree:
     each document's best unit stating its version, in order of relevance."""
     kind = quantity.asked_type(query.text)
@@ -186,6 +204,7 @@ def pick_versions(query: Query, cands: list[Candidate]) -> list[Candidate] | Non
         v = _version(query, kind, c)
         if v is not None and compatible(v, wanted):
             found.append((doc, c, v))
+    found = _local_versions(query, found, documents or {})
     if not disagree([(d, v) for d, _, v in found]):
         return None
     return [c for _, c, _ in found[:MAX_VERSIONS]]
@@ -297,7 +316,7 @@ def compose(query: Query, scored: list[Scored], weights: TermWeights, documents:
     cands, q_terms = candidates(query, scored, weights, top_k, ranker, similarity)
     if not cands:
         return None
-    versions = pick_versions(query, cands)
+    versions = pick_versions(query, cands, documents)
     if versions:
         chosen = versions
     elif (may_differ(query.text) or isinstance(query, Understanding) and query.yes_no) and len(scored) > top_k:

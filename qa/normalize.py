@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from opencc import OpenCC
 
+from ingest.regions import find_regions
 from ingest.tokenize import canonical
 
 from .numparse import cn_to_decimal
@@ -96,17 +97,6 @@ def _t2s() -> OpenCC:
     return OpenCC("t2s")
 
 
-# Provinces, their capitals and large cities, plus every place the corpus names.
-# A named region lets us prefer matching articles and flag answers from elsewhere.
-REGIONS = (
-    "北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 贵州 "
-    "云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门 "
-    "石家庄 太原 沈阳 大连 长春 哈尔滨 南京 苏州 无锡 常州 南通 淮安 连云港 杭州 宁波 温州 合肥 福州 厦门 南昌 济南 "
-    "青岛 郑州 武汉 长沙 株洲 广州 深圳 东莞 佛山 珠海 惠州 海口 三亚 成都 贵阳 昆明 西安 商洛 安康 汉中 榆林 兰州 "
-    "嘉峪关 西宁 呼和浩特 南宁 拉萨 银川 乌鲁木齐 石嘴山 五指山 大兴安岭 赤峰"
-).split()
-_REGION_RE = re.compile("|".join(sorted(map(re.escape, REGIONS), key=len, reverse=True)))
-
 _TYPE_PATTERNS = [
     ("职工医保", re.compile(r"职工|单位|上班|在职|离职|辞职|公司")),
     ("城乡居民医保", re.compile(r"城乡居民医保|居民|城乡|新农合|农村|学生|老人|小孩")),
@@ -172,7 +162,10 @@ def numerals_to_digits(text: str) -> str:
 
 
 def detect_regions(text: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_REGION_RE.findall(text)))
+    """Places a question names, as written, from jionlp's gazetteer of provinces, cities and counties
+    (``ingest.regions``): 嘉峪关, 兰州, 北京朝阳区 …; a named region lets retrieval prefer its articles
+    and the decision notice when the sources are about somewhere else."""
+    return tuple(dict.fromkeys(r.name for r in find_regions(text)))
 
 
 def detect_insurance_types(text: str) -> tuple[str, ...]:

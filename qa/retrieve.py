@@ -6,11 +6,13 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
 
 from ingest.embed import Embedder
+from ingest.segment import DeltaBM25
 from ingest.settings import Settings
 from ingest.store import IndexData
 from ingest.tokenize import tokenize
@@ -76,6 +78,28 @@ class HybridRetriever:
         self._doc_regions = {
             d: tuple(doc.get("metadata", {}).get("regions", ())) for d, doc in data.documents.items()
         }
+        # A knowledge-base change: the delta's chunks follow the base's (numbered from n_base), and the
+        # base chunks of removed or replaced documents are skipped.
+        self.n_base = data.dense.ntotal
+        self.delta = data.delta if data.delta is not None and data.delta.chunks else None
+        self.delta_bm25 = DeltaBM25(self.delta.tokens, data.bm25_stats()) if self.delta is not None else None
+        self.dead = data.dead
+        self._expired: tuple[date | None, frozenset[str]] = (None, frozenset())
+
+    def expired_docs(self) -> frozenset[str]:
+        """Documents past their ``expires`` date are not used for answers (checked once a day)."""
+        today = date.today()
+        if self._expired[0] != today:
+            gone = frozenset(d for d, doc in self.data.documents.items()
+                             if _before(doc.get("metadata", {}).get("expires"), today))
+            self._expired = (today, gone)
+        return self._expired[1]
+
+    def _live(self, hits: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
+        expired = self.expired_docs()
+        if not self.dead and not expired:
+            return hits[:k]
+        return [(i, s) for i, s in hits if i not in self.dead and self.chunks[i]["doc_id"] not in expired][:k]
 
     # -- the two sides -------------------------------------------------------------------
     def embed_query(self, text: str) -> np.ndarray:
@@ -85,21 +109,41 @@ class HybridRetriever:
             self._query_cache.put(text, vec)
         return vec
 
+    def _extra(self) -> int:
+        """How many more base hits to ask for, so that skipping dead or expired chunks still leaves k."""
+        return min(len(self.dead) + 8 * len(self.expired_docs()), 2000)
+
     def dense(self, text: str, k: int) -> list[tuple[int, float]]:
-        k = min(k, self.data.dense.ntotal)
         if k <= 0:
             return []
-        scores, ids = self.data.dense.search(self.embed_query(text)[None, :], k)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        qv = self.embed_query(text)[None, :]
+        hits: list[tuple[int, float]] = []
+        kb = min(k + self._extra(), self.n_base)
+        if kb > 0:
+            scores, ids = self.data.dense.search(qv, kb)
+            hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        if self.delta is not None:
+            kd = min(k, self.delta.dense.ntotal)
+            scores, ids = self.delta.dense.search(qv, kd)
+            hits += [(self.n_base + int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+            hits.sort(key=lambda x: -x[1])
+        return self._live(hits, k)
 
     def bm25(self, text: str, k: int) -> list[tuple[int, float]]:
-        tokens = [t for t in tokenize(text) if t in self._vocab]
-        k = min(k, len(self.chunks))
-        if not tokens or k <= 0:
+        all_tokens = tokenize(text)
+        tokens = [t for t in all_tokens if t in self._vocab]
+        if k <= 0:
             return []
-        # n_threads=0: score in this thread (bm25s starts a ThreadPoolExecutor per call for any n_threads > 0)
-        ids, scores = self.data.bm25.retrieve([tokens], k=k, show_progress=False, n_threads=0)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
+        hits: list[tuple[int, float]] = []
+        kb = min(k + self._extra(), self.n_base)
+        if tokens and kb > 0:
+            # n_threads=0: score in this thread (bm25s starts a ThreadPoolExecutor per call for any n_threads > 0)
+            ids, scores = self.data.bm25.retrieve([tokens], k=kb, show_progress=False, n_threads=0)
+            hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
+        if self.delta_bm25 is not None:
+            hits += [(self.n_base + i, s) for i, s in self.delta_bm25.retrieve(all_tokens, k)]
+            hits.sort(key=lambda x: -x[1])
+        return self._live(hits, k)
 
     # -- fusion -----------------------------------------------------------------------------
     def bm25_weight_for(self, query_terms: set[str], sparse: list[tuple[int, float]]) -> float:
@@ -178,6 +222,15 @@ class HybridRetriever:
         ]
         out.sort(key=lambda s: (-s.score, s.index))
         return out[:top_k]
+
+
+def _before(value: object, today: date) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return date.fromisoformat(value[:10]) < today
+    except ValueError:
+        return False
 
 
 def _zscores(ranked: list[tuple[int, float]]) -> dict[int, float]:

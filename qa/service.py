@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ingest.embed import Embedder, ModelError
+from ingest.regions import gazetteer
 from ingest.settings import Settings, get_settings
 from ingest.store import IndexData, IndexLoadError, load_index
 from ingest.tokenize import warm_up
@@ -29,6 +32,7 @@ from .decide import (
     rule_status,
 )
 from .lexicon import Lexicon
+from .live import LiveIndex
 from .models import Answer, Calculation, SearchHit
 from .normalize import Query, normalise_question
 from .rank import UnitRanker
@@ -36,7 +40,6 @@ from .retrieve import HybridRetriever, Scored, to_hit
 from .scope import no_answer_message, partial_lead, partial_tail, refusal_message, unreadable_message
 from .sentences import Unit
 from .understand import Understanding, understand
-from .unitvec import UnitVectors
 
 
 @dataclass(frozen=True)
@@ -56,22 +59,40 @@ class IndexNotReady(RuntimeError):
 
 
 class QAService:
-    """Load once, then answer many questions; safe to call from several threads."""
+    """Load once, then answer many questions; safe to call from several threads.
+
+    The index version in use (``live``) is replaced as a whole when a knowledge-base change is
+    published: ``refresh`` (called at the start of every ask/search) notices a new version of the
+    watched index folder and loads it before the request goes on.
+    """
 
     def __init__(self, data: IndexData, embedder: Embedder, settings: Settings,
-                 decision: DecisionModel | None = None, ranker: UnitRanker | None = None):
+                 decision: DecisionModel | None = None, ranker: UnitRanker | None = None,
+                 watch: Path | None = None):
         self.settings = settings
-        self.data = data
         self.embedder = embedder
-        self.retriever = HybridRetriever(data, embedder, settings)
-        self.weights = self.retriever.terms
         self.decision = decision or DecisionModel.load()
         self.ranker = ranker if ranker is not None else UnitRanker.load()
-        self.lexicon = Lexicon(self.weights.df)
-        self.unit_vectors = UnitVectors(self.embedder.encode, data.chunks)
-        self._chunk_counts: dict[str, int] = {}
-        for c in data.chunks:
-            self._chunk_counts[c["doc_id"]] = self._chunk_counts.get(c["doc_id"], 0) + 1
+        self.live = LiveIndex.build(data, embedder, settings)
+        self._watch = watch
+        self._refresh_lock = threading.Lock()
+
+    # The current version's parts (each request should take ``live`` once and use it throughout).
+    @property
+    def data(self) -> IndexData:
+        return self.live.data
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self.live.retriever
+
+    @property
+    def weights(self):
+        return self.live.weights
+
+    @property
+    def lexicon(self) -> Lexicon:
+        return self.live.lexicon
 
     @classmethod
     def load(cls, settings: Settings | None = None, index_dir: Path | None = None,
@@ -97,57 +118,91 @@ class QAService:
             ranker = ranker if ranker is not None else UnitRanker.load()
         except (DecisionError, ValueError) as exc:
             raise IndexNotReady(str(exc)) from exc
-        built_with = data.manifest.get("model_signature")
-        if built_with != embedder.signature:
-            raise IndexNotReady(
-                f"Index in {index_dir} was built with model {built_with!r} but the service is configured for "
-                f"{embedder.signature!r}; rebuild it with `python -m ingest --force` or set YIBAO_EMBED_MODEL."
-            )
+        _check_model(data, embedder, index_dir)
         warm_up()  # jieba's dictionaries too: the first /api/ask took 1.1 s without this, later ones ~10 ms
-        return cls(data, embedder, settings, decision, ranker)
+        gazetteer()  # and the region gazetteer (0.75 s to build)
+        return cls(data, embedder, settings, decision, ranker, watch=index_dir if index_dir.is_symlink() else None)
+
+    # -- versions -------------------------------------------------------------------------
+    def refresh(self) -> bool:
+        """Load the published version if it changed since this worker loaded one (True if it did).
+
+        Costs one readlink when nothing changed. A version pruned while it was being read (two changes
+        in quick succession) is simply retried with the newer one.
+        """
+        if self._watch is None:
+            return False
+        for _ in range(3):
+            try:
+                target = Path(os.path.realpath(self._watch))
+            except OSError:
+                return False
+            if target == self.live.data.path:
+                return False
+            with self._refresh_lock:
+                if Path(os.path.realpath(self._watch)) == self.live.data.path:
+                    return False
+                try:
+                    data = load_index(self._watch, reuse=self.live.data)
+                except IndexLoadError:
+                    if Path(os.path.realpath(self._watch)) != target:
+                        continue  # replaced again while we read it
+                    raise
+                _check_model(data, self.embedder, self._watch)
+                self.live = LiveIndex.build(data, self.embedder, self.settings, previous=self.live)
+                return True
+        return False
+
+    def current(self) -> LiveIndex:
+        self.refresh()
+        return self.live
 
     # -- public API -----------------------------------------------------------------------
     def search(self, query: str, top_k: int = 10) -> list[SearchHit]:
-        return [to_hit(s) for s in self.retriever.search(self.understand(query), top_k)]
+        live = self.current()
+        return [to_hit(s) for s in live.retriever.search(understand(query, live.lexicon), top_k)]
 
     def similarity(self, text: str, items: list[tuple[dict[str, Any], Unit]]) -> np.ndarray:
-        """Cosine similarity of each sentence to ``text`` (both vectors are normalised)."""
-        return self.unit_vectors.vectors(items) @ self.retriever.embed_query(text)
+        return self.live.similarity(text, items)
 
-    def understand(self, question: str) -> Understanding:
+    def understand(self, question: str, live: LiveIndex | None = None) -> Understanding:
         """The one reading of a question, with this index's vocabulary (typos, pinyin)."""
-        return understand(question, self.lexicon)
+        return understand(question, (live or self.live).lexicon)
 
     def ask(self, question: str, top_k: int = 5) -> Answer:
         """Answer one question from the ``top_k`` best-ranked chunks."""
         t0 = time.perf_counter()
-        u = self.understand(question)
+        live = self.current()
+        u = self.understand(question, live)
         timings = {"understand": round((time.perf_counter() - t0) * 1000, 2)}
-        return self.answer(u, top_k, t0=t0, timings=timings)
+        return self.answer(u, top_k, t0=t0, timings=timings, live=live)
 
-    def gather(self, u: Understanding, top_k: int = 5, timings: dict[str, float] | None = None) -> Gathered:
+    def gather(self, u: Understanding, top_k: int = 5, timings: dict[str, float] | None = None,
+               live: LiveIndex | None = None) -> Gathered:
         """Everything the decision looks at for an understood question (public for `eval fit`)."""
+        live = live or self.live
         timings = {} if timings is None else timings
         ruled = rule_status(u)
         if ruled is not None:
             return Gathered(u, ruled)
         t = time.perf_counter()
-        scored = self.retriever.search(u, max(top_k, YES_NO_POOL))
+        scored = live.retriever.search(u, max(top_k, YES_NO_POOL))
         timings["retrieve"] = round((time.perf_counter() - t) * 1000, 2)
         t = time.perf_counter()
-        calc = answer_calculation(u, self.data)
+        calc = answer_calculation(u, live.data)
         if calc is not None:
             timings["calculate"] = round((time.perf_counter() - t) * 1000, 2)
             return Gathered(u, "calculation", scored, calc=calc)
-        comp = compose(u, scored, self.weights, self.data.documents, top_k, self.ranker, self.similarity)
+        comp = compose(u, scored, live.weights, live.data.documents, top_k, self.ranker, live.similarity)
         timings["compose"] = round((time.perf_counter() - t) * 1000, 2)
-        evidence = evidence_features(u, scored[:top_k], comp, self.weights, self.data.documents,
+        evidence = evidence_features(u, scored[:top_k], comp, live.weights, live.data.documents,
                                      self.decision.domain_terms)
         return Gathered(u, "model", scored, comp=comp, evidence=evidence)
 
     def answer(self, u: Understanding, top_k: int = 5, *, t0: float | None = None,
-               timings: dict[str, float] | None = None) -> Answer:
+               timings: dict[str, float] | None = None, live: LiveIndex | None = None) -> Answer:
         """Answer an understood question: retrieve, calculate or compose, decide, render."""
+        live = live or self.live
         t0 = time.perf_counter() if t0 is None else t0
         timings = {} if timings is None else timings
 
@@ -157,13 +212,13 @@ class QAService:
             return Answer(question=u.original, answer=lead + text, status=status,
                           refused=status in (NO_ANSWER, OUT_OF_SCOPE), understood_as=u.text, timings_ms=timings, **kw)
 
-        g = self.gather(u, top_k, timings)
+        g = self.gather(u, top_k, timings, live)
         if g.path == OUT_OF_SCOPE:
             return done(OUT_OF_SCOPE, refusal_message(u.scope_topic))
         if g.path == NO_ANSWER:
             return done(NO_ANSWER, unreadable_message())
         if g.calc is not None:
-            return self._calculated(u, g.calc, done)
+            return self._calculated(u, g.calc, done, live)
         comp, evidence = g.comp, g.evidence
         assert evidence is not None
         verdict = self.decision.decide(u, evidence)
@@ -178,8 +233,8 @@ class QAService:
             return done(OUT_OF_SCOPE, refusal_message(), confidence=confidence)
         return done(NO_ANSWER, no_answer_message(), confidence=confidence)
 
-    def _calculated(self, u: Understanding, calc: CalcAnswer, done) -> Answer:
-        borrowed = foreign_defaults(u, self.data)
+    def _calculated(self, u: Understanding, calc: CalcAnswer, done, live: LiveIndex) -> Answer:
+        borrowed = foreign_defaults(u, live.data)
         if borrowed:
             # The calculation would fill in another region's standard for the asked one.
             missing = [f"{'、'.join(u.regions)}的标准"]
@@ -199,22 +254,40 @@ class QAService:
         return calculator.kinds_schema()
 
     def documents(self) -> list[dict[str, Any]]:
+        live = self.current()
+        expired = live.retriever.expired_docs()
+        catalog = (live.data.catalog or {}).get("documents", {})
         return [
             {"doc_id": d, "title": doc["title"], "metadata": doc.get("metadata", {}),
-             "chunks": self._chunk_counts.get(d, 0)}
-            for d, doc in sorted(self.data.documents.items())
+             "chunks": live.chunk_counts.get(d, 0), "origin": catalog.get(d, {}).get("origin", "corpus"),
+             "status": "expired" if d in expired else "active"}
+            for d, doc in sorted(live.data.documents.items())
         ]
 
+    def version(self) -> str:
+        return self.current().data.version
+
     def document(self, doc_id: str) -> dict[str, Any] | None:
-        doc = self.data.documents.get(doc_id)
+        doc = self.current().data.documents.get(doc_id)
         if doc is None:
             return None
         return {"doc_id": doc_id, "title": doc["title"], "text": doc["text"], "metadata": doc.get("metadata", {})}
 
     def health(self) -> dict[str, Any]:
-        m = self.data.manifest
-        return {"status": "ok", "documents": len(self.data.documents), "chunks": len(self.data.chunks),
-                "model": m.get("model"), "index_hash": m.get("index_hash")}
+        live = self.current()
+        m = live.data.manifest
+        return {"status": "ok", "documents": len(live.data.documents), "chunks": sum(live.chunk_counts.values()),
+                "model": m.get("model"), "index_hash": m.get("index_hash"), "version": live.data.version,
+                "worker": os.getpid()}
+
+
+def _check_model(data: IndexData, embedder: Embedder, index_dir: Path) -> None:
+    built_with = data.manifest.get("model_signature")
+    if built_with != embedder.signature:
+        raise IndexNotReady(
+            f"Index in {index_dir} was built with model {built_with!r} but the service is configured for "
+            f"{embedder.signature!r}; rebuild it with `python -m ingest --force` or set YIBAO_EMBED_MODEL."
+        )
 
 
 def parse_query(question: str) -> Query:

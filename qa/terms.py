@@ -25,6 +25,16 @@ class TermWeights:
         self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self.unknown = math.log(1 + (n + 0.5) / 0.5)
 
+    @classmethod
+    def extended(cls, base: TermWeights, chunks: list[dict[str, Any]]) -> TermWeights:
+        """``base`` plus the word sets of a change's chunks (the base's IDF is kept: a few new chunks
+        barely move it, and recomputing it over 100,000 chunks would delay every change)."""
+        new = cls.__new__(cls)
+        new.chunk_terms = base.chunk_terms + [frozenset(tokenize(f"{c.get('heading', '')} {c['text']}"))
+                                              for c in chunks]
+        new.df, new.idf, new.unknown = base.df, base.idf, base.unknown
+        return new
+
     def __call__(self, term: str) -> float:
         return self.idf.get(term, self.unknown)
 

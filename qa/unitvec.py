@@ -42,8 +42,9 @@ class UnitVectors:
             self.vectors(items)
 
     @staticmethod
-    def key(chunk: dict[str, Any], unit: Unit) -> tuple[str, int, int]:
-        return (chunk["chunk_id"], unit.start, unit.end)
+    def key(chunk: dict[str, Any], unit: Unit) -> tuple[str, int, str]:
+        # The text is part of the key: a replaced document keeps its chunk ids but not its sentences.
+        return (chunk["chunk_id"], unit.start, unit.text)
 
     def vectors(self, items: Sequence[tuple[dict[str, Any], Unit]]) -> np.ndarray:
         keys = [self.key(c, u) for c, u in items]
