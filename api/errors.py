@@ -244,3 +244,13 @@ def calc_error_response(param: str, message_zh: str, message_en: str) -> Respons
         loc = ["body", "params", param]
     item = ErrorItem(loc=loc, field=param, type="calc_error", message_zh=message_zh, message_en=message_en)
     return error_response(422, "invalid_request", message_zh, message_en, [item])
+
+
+def described(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for routes that answer these error statuses with the common error body."""
+    texts = {401: "缺少或错误的管理令牌 / missing or wrong admin token",
+             403: "管理接口未启用 / admin API disabled (set YIBAO_ADMIN_TOKEN)",
+             404: "未知的文档、问答、对话或回答 / unknown id", 409: "冲突 / conflict",
+             413: "文件过大 / file too large", 415: "类型不支持或不符 / unsupported or mismatched type",
+             422: "输入无效 / invalid input", 503: "暂时不可用 / unavailable"}
+    return {s: {"model": ErrorBody, "description": texts.get(s, "error")} for s in statuses}

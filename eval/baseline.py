@@ -23,6 +23,7 @@ index, via :func:`variant`.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 import warnings
 from collections.abc import Sequence
@@ -153,7 +154,8 @@ def variant(svc: QAService, *, embedder: Embedder | None = None, **update: objec
     v.settings = svc.settings.model_copy(update=update)
     if embedder is not None:
         v.embedder = embedder
-    v.retriever = HybridRetriever(svc.data, v.embedder, v.settings, terms=svc.retriever.terms)
+    v.live = dataclasses.replace(svc.live, retriever=HybridRetriever(svc.data, v.embedder, v.settings,
+                                                                       terms=svc.retriever.terms))
     return v
 
 

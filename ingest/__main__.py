@@ -5,6 +5,10 @@
     python -m ingest replace DOC_ID FILE [--metadata JSON]    replace a document's content
     python -m ingest remove DOC_ID…                            remove documents
     python -m ingest list [--json]                            documents, origin, status, version
+    python -m ingest faq FILE [--skip-bad]                    import a FAQ list (.csv .tsv .xlsx .jsonl)
+    python -m ingest faq-similar PAIR_ID QUESTION             add a way of asking an existing pair
+    python -m ingest faq-remove PAIR_ID…                      remove FAQ pairs
+    python -m ingest faq-list [--json]                        the FAQ pairs
 
 A running ``python -m api`` answers from a change as soon as it is published (no restart).
 """
@@ -22,7 +26,7 @@ from .corpus import CorpusError
 from .embed import ModelError
 from .settings import get_settings
 
-COMMANDS = ("add", "replace", "remove", "list")
+COMMANDS = ("add", "replace", "remove", "list", "faq", "faq-similar", "faq-remove", "faq-list")
 
 
 def build_main(argv: list[str]) -> int:
@@ -49,6 +53,8 @@ def build_main(argv: list[str]) -> int:
     except ModelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    for line in report.rule_problems:
+        print(f"warning: {args.corpus / 'rules.toml'}: {line}", file=sys.stderr)
     if report.skipped:
         print(f"index up to date: {report.documents} documents, {report.chunks} chunks in {report.index_dir}")
     else:
@@ -133,8 +139,76 @@ def kb_main(command: str, argv: list[str]) -> int:
     return 0
 
 
+def faq_main(command: str, argv: list[str]) -> int:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(prog=f"python -m ingest {command}")
+    if command == "faq":
+        parser.add_argument("file", type=Path, help="CSV/TSV/XLSX/JSONL with question, answer, similar_questions "
+                                                    "(| separated), region, source")
+        parser.add_argument("--skip-bad", action="store_true", help="import the good rows of a file with bad rows")
+    elif command == "faq-similar":
+        parser.add_argument("pair_id")
+        parser.add_argument("question")
+    elif command == "faq-remove":
+        parser.add_argument("pair_ids", nargs="+")
+    else:
+        parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    from .embed import Embedder
+    from .faq import FAQFileError
+    from .kb import KnowledgeBase, KnowledgeError
+
+    if command == "faq-list":
+        pairs = KnowledgeBase(settings, embedder=None).faq_pairs()
+        if args.json:
+            print(json.dumps([{"pair_id": k, **v} for k, v in sorted(pairs.items())], ensure_ascii=False, indent=1))
+        else:
+            print(f"{len(pairs)} FAQ pairs")
+            for pid, p in sorted(pairs.items()):
+                print(f"  {pid}  {p['question']}  (+{len(p.get('similar_questions', []))} similar)")
+        return 0
+    try:
+        kb = KnowledgeBase(settings, Embedder(settings))
+        if command == "faq":
+            change = kb.import_faq(args.file.name, args.file.read_bytes(), skip_bad=args.skip_bad)
+            for p in change.problems:
+                where = f"line {p['line']}" if p.get("line") else "pair"
+                print(f"{args.file.name}: {where}: {p.get('field', '')}: {p['message_en']} / {p['message_zh']}",
+                      file=sys.stderr)
+            if not change.applied:
+                print(f"error: {len(change.problems)} bad rows; nothing was changed (--skip-bad imports the rest)",
+                      file=sys.stderr)
+                return 1
+            print(f"imported: {change.added} added, {change.updated} updated, {change.unchanged} unchanged"
+                  f"{f', {len(change.problems)} skipped' if change.problems else ''}; version {change.version}")
+        elif command == "faq-similar":
+            pair = kb.add_similar(args.pair_id, args.question)
+            print(f"added: {args.pair_id} now has {len(pair['similar_questions'])} similar questions; "
+                  f"version {pair['version']}")
+        else:
+            for pid in args.pair_ids:
+                print(f"removed: {pid}, version {kb.remove_pair(pid)}")
+    except FAQFileError as exc:
+        print(f"error: {args.file}: {exc.message_en} / {exc.message_zh}\nNothing was changed.", file=sys.stderr)
+        return 1
+    except KnowledgeError as exc:
+        print(f"error: {exc.message_en} / {exc.message_zh}\nNothing was changed.", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {exc}\nNothing was changed.", file=sys.stderr)
+        return 1
+    except ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0].startswith("faq"):
+        return faq_main(argv[0], argv[1:])
     if argv and argv[0] in COMMANDS:
         return kb_main(argv[0], argv[1:])
     return build_main(argv)

@@ -18,13 +18,16 @@ from tqdm import tqdm
 from . import store
 from .cache import EmbeddingCache, text_key
 from .chunk import HEADING_SEP, Chunk, chunk_document
-from .corpus import Document, load_corpus
+from .corpus import CorpusError, Document, load_corpus
 from .embed import Embedder
+from .faq_units import pair_document, pair_rows
+from .rules import load_rules, verify
 from .segment import CATALOG
 from .settings import Settings, get_settings
 from .tokenize import tokenize
 
 log = logging.getLogger("yibao.ingest")
+RULES_FILE_NAME = "rules.toml"
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class BuildReport:
     skipped: bool  # True when the index was already up to date
     seconds: float
     index_hash: str
+    # Calculator rules (corpus/rules.toml) left out: their article is missing or lacks their quote.
+    rule_problems: tuple[str, ...] = ()
 
 
 def embedding_text(chunk: Chunk) -> str:
@@ -52,6 +57,35 @@ def bm25_text(chunk: Chunk) -> str:
 def chunk_records(chunks: list[Chunk]) -> list[dict[str, Any]]:
     """Chunks as the index stores them (chunks.jsonl)."""
     return [{**asdict(c), "heading_path": list(c.heading_path), "heading": c.heading} for c in chunks]
+
+
+@dataclass
+class Rows:
+    """What the index holds for some documents and FAQ pairs: one record per row, with what the model
+    embeds and what BM25 indexes for it, and the document records (articles and pairs)."""
+
+    records: list[dict[str, Any]]
+    embed_texts: list[str]
+    bm25_texts: list[str]
+    documents: list[dict[str, Any]]
+
+
+def index_rows(docs: list[Document], faq: dict[str, dict[str, Any]], settings: Settings,
+               progress: bool = False) -> Rows:
+    chunks: list[Chunk] = []
+    for doc in tqdm(docs, desc="chunking", unit="doc", disable=not progress or len(docs) < 50):
+        chunks.extend(chunk_document(doc.doc_id, doc.title, doc.text, min_chars=settings.chunk_min_chars,
+                                     target_chars=settings.chunk_target_chars, max_chars=settings.chunk_max_chars))
+    rows = Rows(chunk_records(chunks), [embedding_text(c) for c in chunks], [bm25_text(c) for c in chunks],
+                [{"doc_id": d.doc_id, "title": d.title, "text": d.text, "metadata": d.metadata, "source": d.source}
+                 for d in docs])
+    for pair_id, pair in sorted(faq.items()):
+        for rec, emb, bm in pair_rows(pair_id, pair):
+            rows.records.append(rec)
+            rows.embed_texts.append(emb)
+            rows.bm25_texts.append(bm)
+        rows.documents.append(pair_document(pair_id, pair))
+    return rows
 
 
 def _hash(obj: Any) -> str:
@@ -101,6 +135,22 @@ def embed_with_cache(
     return np.ascontiguousarray(out, dtype=np.float32), len(missing)
 
 
+def check_corpus_rules(corpus_dir: Path, docs: list[Document]) -> list[str]:
+    """Each calculator rule of ``<corpus>/rules.toml`` must quote its article's cleaned text verbatim;
+    the rules that do not are reported (and not used). A malformed rules file is a CorpusError."""
+    path = Path(corpus_dir) / RULES_FILE_NAME
+    if not path.is_file():
+        return []
+    try:
+        book = load_rules(path)
+    except ValueError as exc:
+        raise CorpusError(str(exc)) from exc
+    _, problems = verify(book, {d.doc_id: d.text for d in docs})
+    for line in problems:
+        log.warning("%s: %s", path, line)
+    return problems
+
+
 def build_index(
     corpus_dir: Path | None = None,
     index_dir: Path | None = None,
@@ -110,8 +160,12 @@ def build_index(
     force: bool = False,
     progress: bool = True,
     use_cache: bool = True,
+    faq: dict[str, dict[str, Any]] | None = None,
 ) -> BuildReport:
     """Build (or confirm up to date) the index for a corpus folder.
+
+    The knowledge base's uploads and FAQ pairs (from the current catalog) are indexed too; ``faq``
+    replaces the FAQ pairs (the public FAQ benchmark builds an index of pairs only).
 
     Raises ``CorpusError`` for an unreadable source file and ``ModelError`` for a
     missing model; in both cases the existing index is left untouched.
@@ -125,23 +179,17 @@ def build_index(
 
     current = index_dir.resolve() if index_dir.exists() else None
     # Documents uploaded through the admin API (and corpus documents it deleted) survive a rebuild.
-    docs, catalog = merge_with_corpus(load_corpus(corpus_dir), read_catalog(current),
+    corpus_docs = load_corpus(corpus_dir, allow_empty=bool(faq))
+    docs, catalog = merge_with_corpus(corpus_docs, read_catalog(current),
                                       LocalKnowledgeStore(settings.model_copy(update={"index_dir": index_dir})))
-    chunks: list[Chunk] = []
-    for doc in tqdm(docs, desc="chunking", unit="doc", disable=not progress or len(docs) < 50):
-        chunks.extend(
-            chunk_document(
-                doc.doc_id,
-                doc.title,
-                doc.text,
-                min_chars=settings.chunk_min_chars,
-                target_chars=settings.chunk_target_chars,
-                max_chars=settings.chunk_max_chars,
-            )
-        )
+    if faq is not None:
+        catalog["faq"] = dict(faq)
+    rule_problems = check_corpus_rules(corpus_dir, docs)
+    rows = index_rows(docs, catalog.get("faq", {}), settings, progress)
 
     embedder = embedder or Embedder(settings)
-    c_hash, s_hash = corpus_hash(docs), settings_hash(settings, embedder.signature)
+    c_hash = _hash([corpus_hash(docs), catalog.get("faq", {})])
+    s_hash = settings_hash(settings, embedder.signature)
     index_hash = _hash([c_hash, s_hash])
     old = store.read_manifest(index_dir)
     if not force and old and old.get("index_hash") == index_hash:
@@ -150,26 +198,22 @@ def build_index(
         except store.IndexLoadError as exc:
             log.warning("existing index is damaged (%s); rebuilding", exc)
         else:
-            return BuildReport(str(index_dir), str(index_dir.resolve()), len(docs), len(chunks), 0, True,
-                               time.perf_counter() - t0, index_hash)
+            return BuildReport(str(index_dir), str(index_dir.resolve()), len(rows.documents), len(rows.records), 0,
+                               True, time.perf_counter() - t0, index_hash, tuple(rule_problems))
 
     cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite") if use_cache else None
     try:
-        vectors, embedded = embed_with_cache(embedder, [embedding_text(c) for c in chunks], cache, progress=progress)
+        vectors, embedded = embed_with_cache(embedder, rows.embed_texts, cache, progress=progress)
     finally:
         if cache:
             cache.close()
 
     staging = store.new_staging(index_dir)
-    store.write_jsonl(
-        staging / store.DOCUMENTS,
-        [{"doc_id": d.doc_id, "title": d.title, "text": d.text, "metadata": d.metadata, "source": d.source}
-         for d in docs],
-    )
-    store.write_jsonl(staging / store.CHUNKS, chunk_records(chunks))
+    store.write_jsonl(staging / store.DOCUMENTS, rows.documents)
+    store.write_jsonl(staging / store.CHUNKS, rows.records)
     per_doc: dict[str, int] = {}
-    for c in chunks:
-        per_doc[c.doc_id] = per_doc.get(c.doc_id, 0) + 1
+    for c in rows.records:
+        per_doc[c["doc_id"]] = per_doc.get(c["doc_id"], 0) + 1
     for doc_id, entry in catalog["documents"].items():
         entry["chunks"] = per_doc.get(doc_id, 0)
     catalog["version"] = int(catalog.get("version", 0)) + 1
@@ -179,7 +223,7 @@ def build_index(
     faiss.write_index(dense, str(staging / store.DENSE))
 
     retriever = bm25s.BM25()
-    bm25_tokens = [tokenize(bm25_text(c)) for c in chunks]
+    bm25_tokens = [tokenize(t) for t in rows.bm25_texts]
     retriever.index(bm25_tokens, show_progress=False)
     retriever.save(str(staging / store.BM25_DIR), show_progress=False)
 
@@ -188,8 +232,8 @@ def build_index(
         "model": embedder.name,
         "model_signature": embedder.signature,
         "dim": embedder.dim,
-        "documents": len(docs),
-        "chunks": len(chunks),
+        "documents": len(rows.documents),
+        "chunks": len(rows.records),
         "dense_index": dense_kind,
         "corpus_hash": c_hash,
         "settings_hash": s_hash,
@@ -200,5 +244,5 @@ def build_index(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     store.publish(index_dir, staging, manifest)
-    return BuildReport(str(index_dir), str(staging), len(docs), len(chunks), embedded, False,
-                       time.perf_counter() - t0, index_hash)
+    return BuildReport(str(index_dir), str(staging), len(rows.documents), len(rows.records), embedded, False,
+                       time.perf_counter() - t0, index_hash, tuple(rule_problems))

@@ -103,8 +103,10 @@ def source_folder(corpus_dir: Path) -> Path:
     return raw if raw.is_dir() else corpus_dir
 
 
-def load_corpus(corpus_dir: Path) -> list[Document]:
-    """All documents, sorted by doc_id; raises CorpusError naming the first bad file."""
+def load_corpus(corpus_dir: Path, *, allow_empty: bool = False) -> list[Document]:
+    """All documents, sorted by doc_id; raises CorpusError naming the first bad file.
+
+    ``allow_empty``: a knowledge base of FAQ pairs only needs no article."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise CorpusError(f"{corpus_dir}: corpus folder not found")
@@ -118,7 +120,7 @@ def load_corpus(corpus_dir: Path) -> list[Document]:
             docs.append(_text_document(path, meta.get(path.stem, {})))
         elif path.suffix == ".jsonl":
             docs.extend(_jsonl_documents(path, meta))
-    if not docs:
+    if not docs and not allow_empty:
         raise CorpusError(f"{folder}: no .txt, .md or .jsonl documents found")
     seen: dict[str, str] = {}
     for d in docs:

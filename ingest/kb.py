@@ -37,13 +37,15 @@ from typing import Any
 import numpy as np
 
 from . import store
-from .build import bm25_text, chunk_records, embed_with_cache, embedding_text
+from .build import embed_with_cache, index_rows
 from .cache import EmbeddingCache
-from .chunk import chunk_document
 from .corpus import DOC_ID_RE, Document
 from .embed import Embedder
+from .faq import FAQLimits, FAQPair, question_key, read_faq
+from .faq_units import pair_questions
 from .metadata import detect_metadata, merge_metadata, validate_metadata
 from .parse import ParsedDocument, UploadError, parse_upload
+from .rules import RuleBook, verify
 from .segment import CATALOG, read_delta, write_delta
 from .settings import Settings
 from .tokenize import tokenize
@@ -133,7 +135,7 @@ class LocalKnowledgeStore(KnowledgeStore):
 
 
 def empty_catalog() -> dict[str, Any]:
-    return {"version": 0, "documents": {}, "suppressed": []}
+    return {"version": 0, "documents": {}, "suppressed": [], "faq": {}}
 
 
 def read_catalog(version_dir: Path | None) -> dict[str, Any]:
@@ -180,7 +182,8 @@ def merge_with_corpus(corpus_docs: list[Document], catalog: dict[str, Any], kb: 
         parsed = parse_upload(entry["filename"], kb.get_blob(entry["blob"]), max_bytes=1 << 40)
         docs[doc_id] = uploaded_document(entry, parsed)
         entries[doc_id] = entry
-    new_catalog = {"version": int(catalog.get("version", 0)), "documents": entries, "suppressed": sorted(suppressed)}
+    new_catalog = {"version": int(catalog.get("version", 0)), "documents": entries, "suppressed": sorted(suppressed),
+                   "faq": dict(catalog.get("faq", {}))}
     return sorted(docs.values(), key=lambda d: d.doc_id), new_catalog
 
 
@@ -253,6 +256,7 @@ class KnowledgeBase:
     # -- internals --------------------------------------------------------------------------------
     def _publish_upload(self, path: Path | None, catalog: dict[str, Any], doc_id: str, filename: str, data: bytes,
                         parsed: ParsedDocument, given: dict[str, Any], *, replacing: bool) -> ChangeResult:
+        _check_rules(doc_id, given.get("rules"), parsed.text)
         detected = detect_metadata(parsed.title, parsed.text, parsed.page)
         metadata = merge_metadata(given, detected)
         metadata.setdefault("title", parsed.title)
@@ -267,66 +271,189 @@ class KnowledgeBase:
         version, n_chunks, embedded = self._publish(path, catalog, remove={doc_id} if replacing else set(), add=[doc])
         return ChangeResult(doc_id, metadata["title"], n_chunks, metadata, version, True, embedded)
 
-    def _publish(self, path: Path | None, catalog: dict[str, Any], *, remove: set[str], add: list[Document]
-                 ) -> tuple[str, int, int]:
-        """Write and publish a delta version: the previous delta minus ``remove``, plus ``add``.
-        Returns (version, chunks added, chunks embedded by the model)."""
+    def _publish(self, path: Path | None, catalog: dict[str, Any], *, remove: set[str], add: list[Document],
+                 add_faq: dict[str, dict[str, Any]] | None = None) -> tuple[str, int, int]:
+        """Write and publish a delta version: the previous delta minus ``remove``, plus the rows of ``add``
+        (documents) and ``add_faq`` (pairs). Returns (version, rows added, rows embedded by the model)."""
         if path is None:
             raise KnowledgeError(503, "index_missing", "索引不存在,请先运行 python -m ingest",
                                  "no index yet; build it with `python -m ingest` first")
+        add_faq = add_faq or {}
         manifest = store.read_manifest(path) or {}
         base_dir = store.base_of(path, manifest) or path
         base_manifest = store.read_manifest(base_dir) or {}
         if base_manifest.get("model_signature") != self.embedder.signature:
             raise KnowledgeError(409, "model_mismatch", "索引与当前模型不一致,请先运行 python -m ingest --force",
                                  "the index was built with another model; rebuild it with `python -m ingest --force`")
-        previous = read_delta(path) if store.base_of(path, manifest) is not None else None
-        base_docs = _base_doc_ids(base_dir)
-        touched = remove | {d.doc_id for d in add}
-        keep = [i for i, c in enumerate(previous.chunks) if c["doc_id"] not in touched] if previous else []
-        documents = [doc for d, doc in (previous.documents.items() if previous else []) if d not in touched]
-        chunks = [previous.chunks[i] for i in keep]
-        tokens = [previous.tokens[i] for i in keep]
-        vectors = [previous.vectors[keep]] if previous is not None and keep else []
-        removed = set(previous.removed if previous else ()) | (touched & base_docs)
-        new_chunks = []
         for doc in add:
             _check_doc_id(doc.doc_id)
-            new_chunks.extend(chunk_document(doc.doc_id, doc.title, doc.text, min_chars=self.settings.chunk_min_chars,
-                                             target_chars=self.settings.chunk_target_chars,
-                                             max_chars=self.settings.chunk_max_chars))
-            documents.append({"doc_id": doc.doc_id, "title": doc.title, "text": doc.text, "metadata": doc.metadata,
-                              "source": doc.source})
+        previous = read_delta(path) if store.base_of(path, manifest) is not None else None
+        touched = remove | {d.doc_id for d in add} | set(add_faq)
+        keep = [i for i, c in enumerate(previous.chunks) if c["doc_id"] not in touched] if previous else []
+        documents = [doc for d, doc in (previous.documents.items() if previous else []) if d not in touched]
+        records = [previous.chunks[i] for i in keep] if previous else []
+        tokens = [previous.tokens[i] for i in keep] if previous else []
+        vectors = [previous.vectors[keep]] if previous is not None and keep else []
+        removed = set(previous.removed if previous else ()) | (touched & _base_doc_ids(base_dir))
+        new = index_rows(add, add_faq, self.settings)
         embedded = 0
-        if new_chunks:
+        if new.records:
             cache = EmbeddingCache(Path(self.settings.cache_dir) / "embeddings.sqlite")
             try:
-                new_vecs, embedded = embed_with_cache(self.embedder, [embedding_text(c) for c in new_chunks], cache,
-                                                      progress=False)
+                new_vecs, embedded = embed_with_cache(self.embedder, new.embed_texts, cache, progress=False)
             finally:
                 cache.close()
             vectors.append(new_vecs)
-            chunks.extend(chunk_records(new_chunks))
-            tokens.extend(tokenize(bm25_text(c)) for c in new_chunks)
+            records.extend(new.records)
+            tokens.extend(tokenize(t) for t in new.bm25_texts)
+        documents.extend(new.documents)
         dim = int(base_manifest.get("dim", self.embedder.dim))
         all_vectors = np.vstack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
         kb_version = int(catalog.get("version", 0)) + 1
         catalog = {**catalog, "version": kb_version}
         for doc in add:
-            catalog["documents"][doc.doc_id]["chunks"] = sum(1 for c in new_chunks if c.doc_id == doc.doc_id)
+            catalog["documents"][doc.doc_id]["chunks"] = sum(1 for r in new.records if r["doc_id"] == doc.doc_id)
         staging = store.new_staging(self.settings.index_dir)
-        write_delta(staging, documents, chunks, all_vectors, tokens, removed)
+        write_delta(staging, documents, records, all_vectors, tokens, removed)
         (staging / CATALOG).write_text(json.dumps(catalog, ensure_ascii=False, indent=1), encoding="utf-8")
-        n_docs = len(catalog["documents"])
         delta_manifest = {
             "format": store.FORMAT_VERSION, "kind": "delta", "base": os.path.relpath(base_dir, staging),
             "model": base_manifest.get("model"), "model_signature": base_manifest.get("model_signature"),
-            "dim": dim, "documents": n_docs, "delta_chunks": len(chunks), "removed": len(removed),
-            "kb_version": str(kb_version), "index_hash": f"{base_manifest.get('index_hash', '')}+{kb_version}",
+            "dim": dim, "documents": len(catalog["documents"]), "faq_pairs": len(catalog.get("faq", {})),
+            "delta_chunks": len(records), "removed": len(removed), "kb_version": str(kb_version),
+            "index_hash": f"{base_manifest.get('index_hash', '')}+{kb_version}",
             "bm25_avg_len": base_manifest.get("bm25_avg_len"), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         store.publish(self.settings.index_dir, staging, delta_manifest)
-        return str(kb_version), len(new_chunks), embedded
+        return str(kb_version), len(new.records), embedded
+
+    # -- FAQ pairs ----------------------------------------------------------------------------
+    def faq_pairs(self) -> dict[str, dict[str, Any]]:
+        return dict(read_catalog(self.store.current_path()).get("faq", {}))
+
+    def import_faq(self, filename: str, data: bytes, *, skip_bad: bool = False) -> FAQChange:
+        """Add or update the pairs of a FAQ file. A file with bad rows changes nothing unless ``skip_bad``.
+
+        A pair whose question another pair already asks with a different answer is a bad row too."""
+        imported = read_faq(filename, data)
+        return self.add_pairs(imported.pairs, [_row_problem(e) for e in imported.errors], skip_bad=skip_bad)
+
+    def add_pairs(self, pairs: list[FAQPair], problems: list[dict[str, Any]] | None = None, *,
+                  skip_bad: bool = False) -> FAQChange:
+        problems = list(problems or [])
+        with self.store.locked():
+            path = self.store.current_path()
+            catalog = read_catalog(path)
+            current = dict(catalog.get("faq", {}))
+            owner = {question_key(q): pid for pid, p in current.items() for q in pair_questions(p)}
+            changed: dict[str, dict[str, Any]] = {}
+            unchanged = 0
+            for pair in pairs:
+                record = pair_record(pair)
+                clash = next((owner[question_key(q)] for q in pair.all_questions
+                              if owner.get(question_key(q), pair.pair_id) != pair.pair_id), None)
+                if clash is not None:
+                    problems.append({"line": None, "field": "question", "code": "asked_by_another_pair",
+                                     "message_zh": f"问题“{pair.question[:30]}”与已有问答 {clash} 的问法相同",
+                                     "message_en": f"a question of {pair.pair_id} is already asked by pair {clash}"})
+                    continue
+                old = current.get(pair.pair_id)
+                if old is not None and _same_pair(old, record):
+                    unchanged += 1
+                    continue
+                record["added"] = (old or {}).get("added", _now())
+                record["updated"] = _now()
+                changed[pair.pair_id] = record
+            if problems and not skip_bad:
+                return FAQChange(0, 0, unchanged, problems, (store.read_manifest(path) or {}).get("kb_version", ""),
+                                 applied=False)
+            if not changed:
+                return FAQChange(0, 0, unchanged, problems, (store.read_manifest(path) or {}).get("kb_version", ""))
+            added = sum(1 for pid in changed if pid not in current)
+            catalog = {**catalog, "faq": {**current, **changed}}
+            version, _, _ = self._publish(path, catalog, remove=set(), add=[], add_faq=changed)
+            return FAQChange(added, len(changed) - added, unchanged, problems, version)
+
+    def add_similar(self, pair_id: str, question: str) -> dict[str, Any]:
+        """One more way of asking an existing pair, live at once."""
+        question = " ".join(str(question).split())
+        if not question or len(question) > FAQLimits().max_question_chars:
+            raise KnowledgeError(422, "bad_question", "相似问法不能为空或过长",
+                                 "the similar question is empty or too long")
+        return self._change_pair(pair_id, lambda p: {**p, "similar_questions": [*p.get("similar_questions", []),
+                                                                                question]})
+
+    def replace_pair(self, pair_id: str, question: str, answer: str, similar_questions: list[str] | None = None,
+                     region: str | None = None, insurance_type: str | None = None,
+                     source: str | None = None) -> dict[str, Any]:
+        if not str(question).strip() or not str(answer).strip():
+            raise KnowledgeError(422, "bad_pair", "问题和答案都不能为空", "question and answer must not be empty")
+        limits = FAQLimits()
+        if len(question) > limits.max_question_chars or len(answer) > limits.max_answer_chars:
+            raise KnowledgeError(422, "bad_pair", "问题或答案过长", "question or answer too long")
+        new = {"question": question.strip(), "answer": answer.strip(),
+               "similar_questions": [q.strip() for q in (similar_questions or []) if q.strip()],
+               "region": region, "insurance_type": insurance_type, "source": source}
+        return self._change_pair(pair_id, lambda p: {**p, **new})
+
+    def remove_pair(self, pair_id: str) -> str:
+        with self.store.locked():
+            path = self.store.current_path()
+            catalog = read_catalog(path)
+            if pair_id not in catalog.get("faq", {}):
+                raise _not_found(pair_id)
+            catalog = {**catalog, "faq": {p: v for p, v in catalog["faq"].items() if p != pair_id}}
+            version, _, _ = self._publish(path, catalog, remove={pair_id}, add=[])
+            return version
+
+    def _change_pair(self, pair_id: str, update) -> dict[str, Any]:
+        with self.store.locked():
+            path = self.store.current_path()
+            catalog = read_catalog(path)
+            faq = dict(catalog.get("faq", {}))
+            if pair_id not in faq:
+                raise _not_found(pair_id)
+            pair = update(dict(faq[pair_id]))
+            pair["similar_questions"] = list(dict.fromkeys(
+                q for q in pair.get("similar_questions", []) if question_key(q) != question_key(pair["question"])))
+            others = {question_key(q) for pid, p in faq.items() if pid != pair_id for q in pair_questions(p)}
+            if any(question_key(q) in others for q in pair_questions(pair)):
+                raise KnowledgeError(409, "asked_by_another_pair", "这个问法已属于另一条问答",
+                                     "that question already belongs to another pair")
+            pair["updated"] = _now()
+            faq[pair_id] = pair
+            version, _, _ = self._publish(path, {**catalog, "faq": faq}, remove={pair_id}, add=[],
+                                          add_faq={pair_id: pair})
+            return {"pair_id": pair_id, **pair, "version": version}
+
+
+@dataclass(frozen=True)
+class FAQChange:
+    added: int
+    updated: int
+    unchanged: int
+    problems: list[dict[str, Any]]
+    version: str
+    applied: bool = True
+
+
+def pair_record(pair: FAQPair) -> dict[str, Any]:
+    return {"question": pair.question, "answer": pair.answer, "similar_questions": list(pair.similar_questions),
+            "region": pair.region, "insurance_type": pair.insurance_type, "source": pair.source}
+
+
+def _same_pair(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    return all(old.get(k) == new.get(k) for k in ("question", "answer", "similar_questions", "region",
+                                                  "insurance_type", "source"))
+
+
+def _row_problem(e: Any) -> dict[str, Any]:
+    return {"line": e.line, "field": e.field, "code": getattr(e, "code", ""), "message_zh": e.message_zh,
+            "message_en": e.message_en}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 def _base_doc_ids(base_dir: Path) -> set[str]:
@@ -338,6 +465,20 @@ def _base_doc_ids(base_dir: Path) -> set[str]:
             if at >= 0:
                 ids.add(line[at + 11 : line.index('"', at + 11)])
     return ids
+
+
+def _check_rules(doc_id: str, records: Any, text: str) -> None:
+    """Rules given with a document must be valid rules whose quotes occur in its cleaned text."""
+    if not records:
+        return
+    try:
+        book = RuleBook.from_records([{**r, "doc_id": doc_id} for r in records])
+    except (ValueError, TypeError) as exc:
+        raise KnowledgeError(422, "bad_rules", f"计算规则无效:{exc}", f"invalid rules: {exc}") from exc
+    _, problems = verify(book, {doc_id: text})
+    if problems:
+        raise KnowledgeError(422, "rule_quote_missing", f"计算规则的引文不在文档正文中:{problems[0]}",
+                             f"a rule's quote is not in the document's text: {problems[0]}")
 
 
 def _validated(metadata: dict[str, Any] | None) -> dict[str, Any]:

@@ -448,6 +448,11 @@ def validate_metadata(given: dict[str, Any]) -> dict[str, Any]:
                 if unknown:
                     raise ValueError(f"insurance_types: must be among {', '.join(INSURANCE_TYPES)}")
             out[key] = [x.strip() for x in value]
+        elif key == "rules":
+            # Calculator rules this document states (ingest.rules; checked by the knowledge base).
+            if not isinstance(value, list) or not all(isinstance(x, dict) for x in value) or len(value) > 200:
+                raise ValueError("rules: must be a list of rule objects (see corpus/rules.toml)")
+            out[key] = value
         elif key == "source_url":
             parsed = urlparse(value) if isinstance(value, str) else None
             if (parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     adaptive_coverage_high: float = Field(0.8, ge=0, le=1)
     # Candidates per side; z-scores need a pool wider than the answer's top-k.
     candidates: int = Field(100, ge=1, le=1000)
+    # A FAQ pair one of whose questions has at least this cosine similarity to the question (m3e-small)
+    # ranks first and its stored answer is given verbatim. 0.898 was the lowest threshold with top-pair
+    # precision ≥ 0.95 on the first half of the public insurance_faq test questions (scored on the
+    # second half: `python -m eval external --dataset insurance_faq`, see README).
+    faq_match: float = Field(0.9, ge=0, le=1)
     # Above this many chunks the dense index switches from exact search to HNSW.
     ann_threshold: int = Field(50_000, ge=1)
     query_cache_size: int = Field(1024, ge=0)
@@ -77,6 +82,10 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     # Largest uploaded file (POST/PUT /api/documents); larger gets 413.
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    # Conversations (turns, what they established, feedback): one SQLite file, shared by every worker.
+    conversations_db: Path = PROJECT_ROOT / "var" / "conversations.sqlite"
+    # Conversations untouched for longer are deleted with their turns and feedback.
+    retention_days: int = Field(180, ge=1, le=3650)
     # Where questions go when store_questions is true (masked: ID, phone and card numbers removed).
     questions_log: Path = PROJECT_ROOT / "var" / "questions.jsonl"
     # At most this many answer/search/calculate calls run at once in the thread pool (CPU-bound).

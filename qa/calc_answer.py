@@ -1,19 +1,31 @@
-"""Numeric questions: detect, compute with the calculator, and cite the rules' sources."""
+"""Numeric questions: detect, compute with the calculator, and cite the rules' sources.
+
+The rules come from a ``RuleBook`` (default ``corpus/rules.toml``), checked against the index in use:
+a rule whose article is not in it, or no longer holds the rule's quote, is not used (``rules_for``).
+The question's regions choose among the rules: the asked region's own rule is used and cited; another
+region's rule filled in as a default is reported by ``foreign_defaults``.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import weakref
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ingest.rules import RuleBook, SourceRef, default_rules, verify
 from ingest.store import IndexData
 from ingest.tokenize import canonical
 
 from . import calculator
-from .calc_detect import CalcRequest
+from .calc_detect import CalcRequest, examples_for
 from .models import Calculation, Citation
 from .normalize import Query
 from .understand import Understanding
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,7 +49,28 @@ def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
     return {k: _value(v) for k, v in params.items()}
 
 
-def locate(ref: calculator.SourceRef, data: IndexData) -> tuple[dict[str, Any], int, int] | None:
+# The rule book last checked against an index version: (book, weak reference to the data, kept rules).
+_verified: tuple[RuleBook, Any, RuleBook] | None = None
+
+
+def rules_for(data: IndexData, rules: RuleBook | None = None) -> RuleBook:
+    """``rules`` (default ``corpus/rules.toml``) without the rules whose article is not in ``data`` or
+    does not hold their quote; each left-out rule is logged once per index version."""
+    global _verified
+    book = rules if rules is not None else default_rules()
+    cached = _verified
+    if cached is not None and cached[0] is book and cached[1]() is data:
+        return cached[2]
+    texts = {doc_id: doc.get("text") for doc_id, doc in data.documents.items()}
+    kept, problems = verify(book, texts)
+    for line in problems:
+        _log.warning("calculator rules: %s", line)
+    with contextlib.suppress(TypeError):  # an object without weak references is checked every time
+        _verified = (book, weakref.ref(data), kept)
+    return kept
+
+
+def locate(ref: SourceRef, data: IndexData) -> tuple[dict[str, Any], int, int] | None:
     """The chunk holding a quoted rule, with the quote's offsets in the cleaned document."""
     doc = data.documents.get(ref.doc_id)
     if doc is None:
@@ -46,13 +79,14 @@ def locate(ref: calculator.SourceRef, data: IndexData) -> tuple[dict[str, Any], 
     if at < 0:
         return None
     end = at + len(ref.quote)
-    for c in data.chunks:
-        if c["doc_id"] == ref.doc_id and c["start"] <= at < c["end"]:
+    dead = getattr(data, "dead", ())  # chunks of a removed or replaced version of a document
+    for i, c in enumerate(data.chunks):
+        if c["doc_id"] == ref.doc_id and c["start"] <= at < c["end"] and i not in dead:
             return c, at, end
     return None
 
 
-def cite_refs(refs: list[calculator.SourceRef], data: IndexData) -> tuple[list[Citation], list[int]]:
+def cite_refs(refs: list[SourceRef], data: IndexData) -> tuple[list[Citation], list[int]]:
     """Citations for the refs (one per chunk), and the citation number of each ref in order."""
     by_chunk: dict[str, Citation] = {}
     numbers: list[int] = []
@@ -81,11 +115,11 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
-def _by_relevance(refs: tuple[calculator.SourceRef, ...], query: Query, data: IndexData) -> list:
+def _by_relevance(refs: tuple[SourceRef, ...], query: Query, data: IndexData) -> list:
     """Sources of the asked region (or quoting it) first, then those whose wording is closest to the question."""
     q = _bigrams(canonical(query.text))
 
-    def key(item: tuple[int, calculator.SourceRef]) -> tuple[int, float, int]:
+    def key(item: tuple[int, SourceRef]) -> tuple[int, float, int]:
         i, ref = item
         regions = data.documents.get(ref.doc_id, {}).get("metadata", {}).get("regions", [])
         local = any(r in reg or reg in r for r in query.regions for reg in regions) or any(
@@ -111,20 +145,23 @@ def _rule_lines(calc: Calculation, number_of: dict[tuple[str, str], int]) -> str
     return ("各文章的规则:" + ";".join(parts) + "。") if parts else ""
 
 
-def answer_calculation(u: Understanding, data: IndexData) -> CalcAnswer | None:
+def answer_calculation(u: Understanding, data: IndexData, rules: RuleBook | None = None) -> CalcAnswer | None:
     """A calculated (or calculation-prompting) answer, or None when the question isn't numeric.
 
     A request with no stated values at all returns None too: a retrieved answer serves
     such a question better, and the service appends the prompts (see ``missing_prompt``).
+    ``rules`` (default ``corpus/rules.toml``) are checked against ``data`` and chosen by the
+    question's regions.
     """
     req = u.calc
     if req is None or not u.computes:
         return None
+    book = rules_for(data, rules)
     spec = calculator.KINDS[req.kind]
     if req.missing:
-        return _ask_for_missing(req, data)
+        return _ask_for_missing(req, data, book, u.regions)
     try:
-        result = req.compute()
+        result = req.compute(book, u.regions)
     except calculator.CalcError as exc:
         calc = Calculation(kind=req.kind, formula=spec.formula_zh, inputs=_jsonable(req.params), result=None,
                            unit=spec.unit, assumptions=[exc.message_zh], missing=[exc.param])
@@ -143,34 +180,45 @@ def answer_calculation(u: Understanding, data: IndexData) -> CalcAnswer | None:
     return CalcAnswer(text, citations, calc)
 
 
-# The passages each kind's formula rests on, quoted when inputs are missing.
-RULE_REFS: dict[str, tuple[calculator.SourceRef, ...]] = {
-    "monthly_contribution": (calculator.REF_MONTHLY_RULE,),
-    "back_payment": (calculator.REF_BACK_FORMULA,),
-    "late_fee": (calculator.REF_LATE_RATE,),
-    "arrears_total": (calculator.REF_LATE_RATE,),
-    "resident_premium": (calculator.REF_RESIDENT_PERSONAL, calculator.REF_RESIDENT_SUBSIDY),
-    "years_to_retirement": (calculator.REF_YEARS_25,),
-    "resident_waiting_period": (calculator.REF_002_WAIT,),
-    "benefit_dates": (calculator.REF_001_LONG, calculator.REF_003_SIX, calculator.REF_004),
-}
+def rule_refs(
+    kind: str, rules: RuleBook | None = None, regions: tuple[str, ...] = (), params: dict[str, Any] | None = None
+) -> tuple[SourceRef, ...]:
+    """The passages a kind's formula rests on, quoted when inputs are missing: the rules marked
+    ``cite_when_asking`` (of the kind itself, or of a kind it reads when they are the asked region's
+    own), for the insurance type asked about if any; the asked region's own alone when it has some."""
+    own = {kind, calculator.rule_kinds(kind)[0]}
+    sel = calculator.select_rules(kind, rules, regions)
+    asked = {"employee": "职工", "resident": "居民"}.get(str((params or {}).get("insurance_type", "")))
+    found = [
+        r
+        for r in sel
+        if r.cite_when_asking
+        and (r.kind in own or sel.is_local(r))
+        and (asked is None or asked in sel.types(r))
+    ]
+    local = [r for r in found if sel.is_local(r)]
+    return tuple(r.ref for r in (local or found))
 
-def _ask_for_missing(req: CalcRequest, data: IndexData) -> CalcAnswer:
+
+def _ask_for_missing(
+    req: CalcRequest, data: IndexData, book: RuleBook | None = None, regions: tuple[str, ...] = ()
+) -> CalcAnswer:
     spec = calculator.KINDS[req.kind]
-    rules = RULE_REFS.get(req.kind, ())
-    citations, numbers = cite_refs([*rules, *(e.ref for e in req.examples)], data)
+    rules = rule_refs(req.kind, book, regions, req.params)
+    examples = examples_for(req.kind, req.params, book, regions)
+    citations, numbers = cite_refs([*rules, *(e.ref for e in examples)], data)
     rule_numbers, numbers = numbers[: len(rules)], numbers[len(rules) :]
     text = f"要计算{spec.label_zh},还需要您提供:" + ";".join(m.prompt_zh for m in req.missing) + "。"
     if rules:
         text += "计算依据:" + ";".join(f"{r.quote}[{n}]" for r, n in zip(rules, rule_numbers)) + "。"
-    if req.examples:
-        shown = [f"{e.label_zh}[{n}]" for e, n in zip(req.examples, numbers)]
+    if examples:
+        shown = [f"{e.label_zh}[{n}]" for e, n in zip(examples, numbers)]
         text += "资料中的参考(仅为示例,不是您的数据):" + ";".join(shown) + "。"
     calc = Calculation(kind=req.kind, formula=spec.formula_zh, inputs=_jsonable(req.params), result=None,
                        unit=spec.unit, sources=sorted({*rule_numbers, *numbers}), assumptions=list(req.assumptions),
                        missing=[m.name for m in req.missing],
                        details={"examples": [{"param": e.param, "value": _value(e.value), "label": e.label_zh}
-                                             for e in req.examples]})
+                                             for e in examples]})
     return CalcAnswer(text, citations, calc)
 
 
@@ -183,25 +231,17 @@ def missing_prompt(u: Understanding) -> str:
     return f"如需按您的情况计算{spec.label_zh},请提供:" + ";".join(m.prompt_zh for m in req.missing) + "。"
 
 
-# Defaults that are one region's rule, not a general one: using them for a question about another
-# region would present that region's figure as the answer (002 is 甘肃嘉峪关's 2025 notice).
-REGIONAL_DEFAULTS: dict[tuple[str, str], str] = {
-    ("resident_premium", "personal"): calculator.DOC_002,
-    ("resident_waiting_period", "base_months"): calculator.DOC_002,
-    ("resident_waiting_period", "per_year_months"): calculator.DOC_002,
-}
+def foreign_defaults(u: Understanding, data: IndexData, rules: RuleBook | None = None) -> list[str]:
+    """The regions whose rule the calculation would borrow for a question about another region.
 
-
-def foreign_defaults(u: Understanding, data: IndexData) -> list[str]:
-    """The regions whose rule the calculation would borrow for a question about another region."""
+    A rule of the asked region (or of a province containing it) is its own; a general rule applies
+    anywhere; another region's rule marked as the documented default (article 002's 嘉峪关 figures) is
+    borrowed when it fills in a value the asker did not give.
+    """
     req = u.calc
     if req is None or not u.regions:
         return []
     found: list[str] = []
-    for (kind, param), doc_id in REGIONAL_DEFAULTS.items():
-        if kind != req.kind or param in req.params:
-            continue
-        regions = data.documents.get(doc_id, {}).get("metadata", {}).get("regions", [])
-        if regions and not any(a in r or r in a for a in u.regions for r in regions):
-            found.extend(r for r in regions if r not in found)
+    for rule in calculator.borrowed_rules(req.kind, req.params, rules_for(data, rules), u.regions):
+        found.extend(r for r in rule.regions if r not in found)
     return found

@@ -9,12 +9,13 @@
   The topics and their labels are ``qa.scope.OUT_OF_SCOPE``, the table the service uses.
 * otherwise a request for one of ``calculator.KINDS`` with ``params`` read from the
   question only, ``missing`` required inputs with Chinese prompts, and ``examples``:
-  typical values the articles give (4340元 base, 4% rate, 8000元 wage, 万分之五 …),
-  each with its ``SourceRef`` and labelled as an example. Examples are never put in
-  ``params``: nothing the user did not say is silently used as their input.
-  (Kinds whose optional parameters have documented defaults — the 10%–12% rate range,
-  万分之五, the 25/5-year requirement, the 400元 resident premium — still use them in
-  the calculator, which says so in ``assumptions``.)
+  typical values the rule book (``corpus/rules.toml``, its ``examples`` labels) gives
+  (4340元 base, 4% rate, 8000元 wage, 万分之五 …), each with its ``SourceRef`` and labelled
+  as an example. Examples are never put in ``params``: nothing the user did not say is
+  silently used as their input. (Kinds whose optional parameters have rule defaults — the
+  10%–12% rate range, 万分之五, the 25/5-year requirement, the 400元 resident premium —
+  still use them in the calculator, which says so in ``assumptions``.) ``examples_for``
+  gives the examples for a question about some regions (the service's path).
 
 ``params`` empty means the user stated no value at all (每月交多少?): the QA service
 may prefer a retrieved answer plus the prompts over a calculation.
@@ -30,40 +31,28 @@ defaults. English a mixed-language question keeps (how much, total, which month,
 
 Asking for money is read from many wordings (要多少, 得掏多少, 出多少, 补缴额是多少); a total
 with the state's part that the question does not state (个人缴费加财政补助合计, 算上政府补贴)
-sets ``include_subsidy`` and the calculator adds article 002's 670元, saying so.
+sets ``include_subsidy`` and the calculator adds the rule book's reference subsidy (article 002's
+670元), saying so.
 
-Pure functions, no I/O.
+Pure functions, no I/O (the default rule book is read once by ``ingest.rules.default_rules``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from qa.calculator import (
-    KINDS,
-    REF_002_WAIT,
-    REF_BACK_EXAMPLE,
-    REF_BACK_FORMULA,
-    REF_LATE_RATE,
-    REF_MONTHLY_EXAMPLE,
-    REF_RESIDENT_PERSONAL,
-    REF_RESIDENT_SUBSIDY,
-    REF_YEARS_15,
-    REF_YEARS_25,
-    CalcResult,
-    SourceRef,
-    compute,
-)
+from ingest.rules import RuleBook, default_rules
+from qa.calculator import KINDS, CalcResult, SourceRef, compute, select_rules
 from qa.models import Calculation
 from qa.numparse import CalendarDate, Duration, Quantity, cn_to_decimal, find_quantities, to_halfwidth
 from qa.scope import MEDICAL, out_of_scope_topic
 
-__all__ = ["CalcRequest", "Example", "MissingParam", "detect"]
+__all__ = ["CalcRequest", "Example", "MissingParam", "detect", "examples_for"]
 
 
 @dataclass(frozen=True)
@@ -114,9 +103,10 @@ class CalcRequest:
     def label_zh(self) -> str:
         return KINDS[self.kind].label_zh if self.kind in KINDS else ""
 
-    def compute(self) -> CalcResult:
-        """Run the calculation; raises ``CalcError`` when inputs are missing or bad."""
-        result = compute(self.kind, self.params)
+    def compute(self, rules: RuleBook | None = None, regions: tuple[str, ...] = ()) -> CalcResult:
+        """Run the calculation (with ``rules`` for ``regions``, see ``calculator.compute``);
+        raises ``CalcError`` when inputs are missing or bad."""
+        result = compute(self.kind, self.params, rules, regions)
         if not self.assumptions:
             return result
         calc = result.calculation.model_copy(
@@ -185,6 +175,8 @@ _AMOUNT_ASK = re.compile(
     rf"一共|总共|合计|加起来|补[缴交]?多少|补几|[要得需]补|"
     r"(要|得|需要?|掏|花)多少(?=钱|块|元|呢|啊|呀|嘞|哇|了|吗|$|[\s,。;?!])|"
     r"(金额|费用|[缴费]额|钱数?|总额)(是|为|有|大概|大约|约|一共|总共)?多少|"
+    # "交一年多少", "一个月多少", "每月多少": a period then 多少 asks for that period's amount.
+    rf"(?:{_PAY}|每|一|1)\s*(?:年|个?月)\s*(?:要|得|需要?)?{_PAY}?多少(?![年个月天])|"
     r"how\s*much|\btotal\b"
 )
 # Questions about a rule or a standard, not about the user's numbers.
@@ -942,42 +934,39 @@ def _benefit(ctx: _Ctx, today: date | None) -> None:
 # Examples from the articles
 # --------------------------------------------------------------------------------------
 
-_EXAMPLES: dict[str, list[Example]] = {
-    "monthly_contribution": [
-        Example("base", Decimal(4340), "示例(非您的数据):文章中某地灵活就业缴费基数下限为4340元", REF_MONTHLY_EXAMPLE),
-        Example("rate", Decimal("0.04"), "示例(非您的数据):同一例子中费率为4%,最低月缴费173.60元", REF_MONTHLY_EXAMPLE),
-    ],
-    "back_payment": [
-        Example("wage", Decimal(8000), "示例(非您的数据):深圳例子按平均工资8000元计算", REF_BACK_EXAMPLE),
-        Example("months", Decimal(4), "示例(非您的数据):深圳例子断缴4个月,补缴约3200元", REF_BACK_EXAMPLE),
-        Example(
-            "rate_low", Decimal("0.10"), "缴费比例一般为单位+个人合计10%-12%(未提供时按此范围计算)", REF_BACK_FORMULA
-        ),
-    ],
-    "late_fee": [
-        Example("daily_rate", Decimal("0.0005"), "滞纳金一般按日加收万分之五(未提供时按此计算)", REF_LATE_RATE),
-    ],
-    "arrears_total": [
-        Example("daily_rate", Decimal("0.0005"), "滞纳金一般按日加收万分之五(未提供时按此计算)", REF_LATE_RATE),
-    ],
-    "resident_premium": [
-        Example("personal", Decimal(400), "2025年度个人缴费标准每人每年400元(未提供时按此计算)", REF_RESIDENT_PERSONAL),
-        Example("subsidy", Decimal(670), "示例(非您的数据):2025年度财政补助不低于670元", REF_RESIDENT_SUBSIDY),
-    ],
-    "years_to_retirement": [
-        Example("required_years", Decimal(25), "累计满25年(其中实际缴费满5年)(未提供时按此计算)", REF_YEARS_25),
-        Example("required_years", Decimal(15), "示例(非您的数据):也有地区为15年", REF_YEARS_15),
-    ],
-    "resident_waiting_period": [
-        Example("base_months", 3, "等待3个月,每多断保1年增加1个月(未提供时按此计算)", REF_002_WAIT),
-    ],
-    "benefit_dates": [],
-}
-
-
-def _examples_for(kind: str, given: Iterable[str]) -> tuple[Example, ...]:
+def examples_for(
+    kind: str, given: Iterable[str] = (), rules: RuleBook | None = None, regions: tuple[str, ...] = ()
+) -> tuple[Example, ...]:
+    """The labelled example values of the rules a question about ``regions`` uses, for parameters
+    not ``given`` (in the rule book's order)."""
+    if kind not in KINDS:
+        return ()
     given = set(given)
-    return tuple(e for e in _EXAMPLES[kind] if e.param not in given)
+    names = KINDS[kind].param_names
+    found: list[Example] = []
+    for rule in select_rules(kind, rules, regions):
+        for param, label in rule.examples.items():
+            if param in names and param not in given:
+                found.append(Example(param, rule.effect[param], label, rule.ref))
+    return tuple(found)
+
+
+class _DefaultExamples(Mapping[str, list[Example]]):
+    """kind → the shipped rule book's examples (read when first asked for)."""
+
+    def __getitem__(self, kind: str) -> list[Example]:
+        if kind not in KINDS:
+            raise KeyError(kind)
+        return list(examples_for(kind, (), default_rules()))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(KINDS)
+
+    def __len__(self) -> int:
+        return len(KINDS)
+
+
+_EXAMPLES: Mapping[str, list[Example]] = _DefaultExamples()
 
 
 # --------------------------------------------------------------------------------------
@@ -985,11 +974,44 @@ def _examples_for(kind: str, given: Iterable[str]) -> tuple[Example, ...]:
 # --------------------------------------------------------------------------------------
 
 
-def detect(question: str, today: date | None = None) -> CalcRequest | None:
+def _read(kind: str, ctx: _Ctx, today: date | None) -> None:
+    """Fill ``ctx.params`` with what the question states for a calculation of ``kind``."""
+    if kind == "monthly_contribution":
+        _monthly(ctx)
+    elif kind == "back_payment":
+        _back(ctx)
+    elif kind in ("late_fee", "arrears_total"):
+        _late(ctx)
+    elif kind == "resident_premium":
+        _resident_premium(ctx)
+    elif kind == "years_to_retirement":
+        _years(ctx)
+    elif kind == "resident_waiting_period":
+        _waiting(ctx, today)
+    else:
+        _benefit(ctx, today)
+
+
+def read_params(kind: str, text: str, today: date | None = None) -> dict[str, str]:
+    """The inputs a follow-up states for a calculation of ``kind`` it does not name itself
+    ("要是断了8个月呢?" for a back payment → ``{"months": "8个月"}``): parameter → the words it was read
+    from. Empty when the text states no number (a follow-up about something else)."""
+    if kind not in KINDS or not isinstance(text, str) or not text.strip():
+        return {}
+    ctx = _Ctx(text, _fold(text), find_quantities(text))
+    _read(kind, ctx, today)
+    out = {name: words for name, words in ctx.evidence.items() if name in ctx.params and words}
+    if out.get("paid_years") is not None and out.get("paid_years") == out.get("actual_years"):
+        del out["paid_years"]  # "实际缴费只有1年" changes the actual years only (paid was derived from it)
+    return out
+
+
+def detect(question: str, today: date | None = None, rules: RuleBook | None = None) -> CalcRequest | None:
     """Is ``question`` asking for a number or date we calculate? Read what it states.
 
     ``today`` (optional) places 今年/这个月/3月 in a year; without it such dates are
-    reported as missing rather than guessed.
+    reported as missing rather than guessed. ``rules`` (default ``corpus/rules.toml``) give the
+    examples.
     """
     if not isinstance(question, str) or not question.strip():
         return None
@@ -1006,20 +1028,7 @@ def detect(question: str, today: date | None = None) -> CalcRequest | None:
     if _FACT_ASK.search(t) and not quantities:
         return None
     ctx = _Ctx(question, t, quantities)
-    if kind == "monthly_contribution":
-        _monthly(ctx)
-    elif kind == "back_payment":
-        _back(ctx)
-    elif kind in ("late_fee", "arrears_total"):
-        _late(ctx)
-    elif kind == "resident_premium":
-        _resident_premium(ctx)
-    elif kind == "years_to_retirement":
-        _years(ctx)
-    elif kind == "resident_waiting_period":
-        _waiting(ctx, today)
-    else:
-        _benefit(ctx, today)
+    _read(kind, ctx, today)
 
     spec = KINDS[kind]
     missing = [MissingParam(p.name, p.prompt_zh) for p in spec.params if p.required and p.name not in ctx.params]
@@ -1035,7 +1044,7 @@ def detect(question: str, today: date | None = None) -> CalcRequest | None:
         kind=kind,
         params=dict(ctx.params),
         missing=tuple(missing),
-        examples=_examples_for(kind, ctx.params),
+        examples=examples_for(kind, ctx.params, rules),
         assumptions=tuple(dict.fromkeys(ctx.assumptions)),
         evidence=dict(ctx.evidence),
     )

@@ -1,50 +1,58 @@
 """Deterministic calculations about interrupted medical insurance (医保断缴/补缴).
 
-Pure functions, no I/O. Every rule comes from one of the five articles in
-``corpus/raw``; each result carries the passages it rests on as ``SourceRef``
-(``quote`` is an exact substring of ``corpus/raw/<doc_id>.txt``, and lies inside
-the article body so it survives cleaning).
+Pure functions, no I/O (the rule book is read once by ``ingest.rules.default_rules``). The figures and
+the passages each result rests on are not in this module: they are the rules of ``corpus/rules.toml``
+(``ingest.rules``), one entry per rule of an article, each quoting its article. This module keeps the
+arithmetic and the generic readings of the articles' wording (below). Each result carries the
+passages it rests on as ``SourceRef`` (``quote`` is an exact substring of the article's cleaned text).
 
-Entry point: ``compute(kind, params) -> CalcResult``. ``KINDS`` describes each kind's
-parameters (name, type, required, default, Chinese label and prompt) so an API can
-validate ``{"kind", "params"}`` and a page can show labels; ``kinds_schema()`` is the
-same as plain JSON data.
+Entry point: ``compute(kind, params, rules=None, regions=()) -> CalcResult``. ``rules`` is a
+``RuleBook`` (default: ``corpus/rules.toml``); ``regions`` are the places the question names: a rule
+for one of them (or for a province containing it) is used before a general one, and another region's
+rule only where it is marked as the documented default (see ``ingest.rules``). ``borrowed_rules`` tells
+which values would come from another region's rule. ``KINDS`` describes each kind's parameters (name,
+type, required, default, Chinese label and prompt) so an API can validate ``{"kind", "params"}`` and a
+page can show labels; ``kinds_schema()`` is the same as plain JSON data. The defaults ``KINDS``
+documents are those of the shipped rules; the values used come from the rule book.
 
 Kinds: monthly_contribution (base × rate; with ``months`` the result is the total),
-back_payment (months × wage × rate, a 10%–12% range by default; result = lower bound),
-late_fee (owed × 万分之五 × days; 0 when the employer caused the break),
-arrears_total (owed + that late fee: what clearing the arrears costs),
-resident_premium ((personal + subsidy) × persons; without a stated subsidy only what
-residents pay themselves, unless ``include_subsidy`` asks for the total with the state's part:
-then article 002's 670元 is used and said so), resident_waiting_period (3 + 1 per extra year without
-cover; with a payment month also the month benefits start), years_to_retirement
-(against 25/5 years by default), benefit_dates (one date per article rule; without a
-payment month the waits are relative to it).
+back_payment (months × wage × rate, the rule's rate range (10%–12%) by default; result = lower bound),
+late_fee (owed × the daily rate (万分之五) × days; 0 when the employer caused the break and a rule
+says so), arrears_total (owed + that late fee: what clearing the arrears costs),
+resident_premium ((personal + subsidy) × persons; without a stated subsidy only what residents pay
+themselves, unless ``include_subsidy`` asks for the total with the state's part: then the rule's
+reference subsidy (670元) is used and said so), resident_waiting_period (base + per extra year without
+cover (3 + 1); with a payment month also the month benefits start), years_to_retirement (against the
+rule's required years, 25/5), benefit_dates (one date per rule of every article; without a payment
+month the waits are relative to it).
 
 A rule the asker states (their city's required years, waiting period, late-fee rate,
-contribution rate or base) replaces the article's default, and ``assumptions`` says
+contribution rate or base) replaces the rule book's, and ``assumptions`` says
 so: "按您说明的…计算,优先于文章中的规定(…)".
 
 Arithmetic is ``decimal.Decimal`` throughout; money is rounded to 0.01 with
 ROUND_HALF_UP. ``Calculation.result`` is a float made from the rounded Decimal,
 formulas and sentences show the exact two-decimal strings.
 
-How ambiguous wording is read (each also appears in the result's ``assumptions``):
+How the rules' wording is read (each also appears in the result's ``assumptions``; the rules give the
+numbers, e.g. article 001's "3个月(含)以内" is ``interruption_months_max = 3``):
 
 * 以内/以上 include the number, 超过 excludes it (the usual reading in Chinese
   legal texts, cf. 民法典第1259条): "3个月(含)以内" is ≤3, "超过3个月" is >3,
   "连续3个月中断" / "三个月以上" is ≥3.
-* "等待N个月" — benefits from the payment month + N (month granularity).
+* "等待N个月" (``wait_months``) — benefits from the payment month + N (month granularity).
 * "次月" — payment month + 1; "缴费当月" — the payment month itself.
-* "从缴费月起的第三个自然月" (004) — the payment month counts as the first, so +2.
-* "连续缴费满6个月后 / 满1年后" (000) — the payment month is the first paid month,
-  so benefits from +6 / +12.
-* "每多断保1年,待遇等待期将相应增加1个月" (002) — residents pay per year, so any
-  part of a year without cover counts as a year of 断保: years = ceil(months / 12),
-  waiting = 3 + (years − 1) months.
-* "设置90天待遇等待期" (002) — benefits from payment date + 90 days (paying on
-  2025-01-01, the first day of the 补充缴费期, gives 2025-04-01, the article's
-  "最早从2025年4月1日起"); without a day of month the 1st is assumed.
+* "从缴费月起的第N个自然月" (``natural_month``, 004) — the payment month counts as the first, so + N − 1.
+* "连续缴费满N个月后 / 满1年后" (``paid_months``, 000) — the payment month is the first paid month,
+  so benefits from + N.
+* "等待N个月,每多断保1年增加M个月" (``base_months``/``per_year_months``, 002) — residents pay per
+  year, so any part of a year without cover counts as a year of 断保: years = ceil(months / 12),
+  waiting = N + (years − 1) × M months.
+* "设置N天待遇等待期,最早从…起" (``wait_days``/``earliest``, 002) — benefits from payment date + N
+  days, not before the earliest date for payments of that year (paying on 2025-01-01, the first day
+  of the 补充缴费期, gives 2025-04-01, the article's "最早从2025年4月1日起"); without a day of month
+  the 1st is assumed. A payment in the rule's 补充缴费期 (``when.paid_from``–``paid_to``) counts as one
+  made in it unless the asker says otherwise.
 """
 
 from __future__ import annotations
@@ -56,6 +64,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
+from ingest.rules import EFFECTS, Rule, RuleBook, Selection, SourceRef, default_rules, rule_pairs
 from qa.models import Calculation
 from qa.numparse import (
     CalendarDate,
@@ -67,7 +76,8 @@ from qa.numparse import (
     parse_rate,
 )
 
-__all__ = [
+__all__ = [  # noqa: F822 - ALL_REFS and DOCS come from the module's __getattr__
+    "ALL_REFS",
     "DOCS",
     "KINDS",
     "CalcError",
@@ -75,77 +85,50 @@ __all__ = [
     "KindSpec",
     "ParamSpec",
     "SourceRef",
+    "borrowed_rules",
     "compute",
     "format_money",
     "format_rate",
     "kinds_schema",
+    "rule_kinds",
+    "select_rules",
 ]
 
 # --------------------------------------------------------------------------------------
-# Sources
+# Sources: the rule book
 # --------------------------------------------------------------------------------------
 
-DOC_000 = "000_991f4531c80f9026"  # 找法网: 居民医保缴费中断了怎么办
-DOC_001 = "001_695d386600e1a571"  # 职工医保中断后如何续保
-DOC_002 = "002_fd26648b1f8121fa"  # 2025甘肃嘉峪关居民医保断缴怎么补交
-DOC_003 = "003_4866c6536e7694db"  # 社保网: 天津医保断交后网上补缴流程
-DOC_004 = "004_454bdba9dd17ae8d"  # 居民医保已缴费暂停后如何恢复
-DOCS = (DOC_000, DOC_001, DOC_002, DOC_003, DOC_004)
+# The rule kinds each calculation reads (its own first): the total of arrears and late fee uses the
+# late-fee rules; one waiting rule feeds both the resident waiting period and the benefit dates.
+RULE_KINDS: dict[str, tuple[str, ...]] = {
+    "arrears_total": ("late_fee", "arrears_total"),
+    "resident_waiting_period": ("resident_waiting_period", "benefit_dates"),
+    "benefit_dates": ("benefit_dates", "resident_waiting_period"),
+}
+# Kinds that list every article's version rather than take one value per parameter.
+LISTING_KINDS = frozenset({"benefit_dates"})
+# Reference values a flag asks for: the rule's subsidy when the asker wants the total with it.
+REFERENCE_PARAMS: dict[str, dict[str, str]] = {"resident_premium": {"subsidy": "include_subsidy"}}
 
 
-@dataclass(frozen=True)
-class SourceRef:
-    """A passage a rule comes from: ``quote`` occurs verbatim in ``corpus/raw/<doc_id>.txt``."""
-
-    doc_id: str
-    quote: str
+def rule_kinds(kind: str) -> tuple[str, ...]:
+    return RULE_KINDS.get(kind, (kind,))
 
 
-# monthly_contribution
-REF_MONTHLY_EXAMPLE = SourceRef(DOC_001, "缴费基数下限为4340元,费率为4%,最低月缴费金额为173.60元")
-REF_MONTHLY_RULE = SourceRef(DOC_001, "灵活就业人员按月缴纳职工医保费,缴费基数和费率按各市政策执行")
-# back_payment
-REF_BACK_FORMULA = SourceRef(
-    DOC_003, "补缴金额:按断缴月份×当地上年度职工月平均工资×缴费比例(单位+个人合计10%-12%)计算"
-)
-REF_BACK_EXAMPLE = SourceRef(DOC_003, "深圳张女士断缴4个月,补缴费用约3200元(按2024年平均工资8000元计算)")
-# late_fee
-REF_LATE_RATE = SourceRef(DOC_003, "缴纳欠费及滞纳金(按日加收万分之五)")
-REF_LATE_PERSONAL = SourceRef(DOC_003, "因个人原因断缴的,部分地区需按日加收万分之五的滞纳金")
-REF_LATE_EMPLOYER = SourceRef(DOC_003, "单位补缴后,个人无需承担滞纳金")
-# resident_premium
-REF_RESIDENT_TOTAL = SourceRef(DOC_003, "个人缴费400元+补助670元=全额1070元")
-REF_RESIDENT_PERSONAL = SourceRef(DOC_002, "每人每年400元")
-REF_RESIDENT_SUBSIDY = SourceRef(DOC_002, "财政补助不低于670元")
-# years_to_retirement
-REF_YEARS_25 = SourceRef(
-    DOC_001, "基本医疗保险视同缴费年限和实际缴费年限累计满25年(其中实际缴费年限需满5年以上)"
-)
-REF_YEARS_15 = SourceRef(DOC_003, "累计缴费年限不足时,可一次性补缴至法规年限(如15年)")
-REF_YEARS_UNTIL = SourceRef(DOC_003, "未达到法定年限的,可以缴费至法定年限")
-REF_YEARS_VARY = SourceRef(DOC_000, "我国各省市对于职工医保缴费年限各自规定不同,例如广州医保最低缴费年限为15年")
-# benefit_dates
-REF_001_SHORT = SourceRef(DOC_001, "补缴后不设待遇享受等待期,缴费当月即可享受待遇")
-REF_001_LONG = SourceRef(DOC_001, "如果中断时间超过3个月,补缴后需要等待3个月才能重新享受基本医疗保险待遇")
-REF_003_SHORT = SourceRef(DOC_003, "断缴3个月内:多数地区允许补缴,补缴后次月恢复医保待遇")
-REF_003_SIX = SourceRef(DOC_003, "如果医保断交超过一定时间(如三个月),重新参保后将面临医疗待遇等待期,通常为六个月")
-REF_003_RANGE = SourceRef(DOC_003, "断缴超3个月再补缴,可能需等待1-6个月才能恢复待遇")
-REF_000_STOP = SourceRef(DOC_000, "连续3个月中断缴纳基本医疗保险费或累计中断缴费6个月的,停止享受基本医疗保险待遇")
-REF_000_SIX = SourceRef(DOC_000, "连续中断缴费3个月的,在连续缴费满6个月后方可重新享受统筹基金支付待遇")
-REF_000_YEAR = SourceRef(DOC_000, "累计中断缴费6个月的,在连续缴费满1年后方可重新享受医保待遇")
-REF_000_EMPLOYEE = SourceRef(
-    DOC_000, "职工医疗保险在中断三个月以上就会直接停止医保的报销待遇,即便是你在后续正常参保,"
-    "那么也不会立马恢复自己的报销待遇,只能够在连续交费6个月以后,才会恢复自己的医保报销待遇"
-)
-REF_004 = SourceRef(DOC_004, "补缴完成后,一般从缴费月起的第三个自然月开始恢复医保待遇")
-REF_002_WAIT = SourceRef(
-    DOC_002, "自2025年起,未连续参保的居民在重新参加居民医保后,需要等待3个月才能享受医保待遇。"
-    "每多断保1年,待遇等待期将相应增加1个月"
-)
-REF_002_SUPP = SourceRef(DOC_002, "在补充缴费期缴费的,设置90天待遇等待期,最早从2025年4月1日起享受医保报销待遇")
-REF_002_SUPP_PERIOD = SourceRef(DOC_002, "补充缴费期:2025年1月1日至2月28日")
+def select_rules(kind: str, rules: RuleBook | None = None, regions: tuple[str, ...] = ()) -> Selection:
+    """The rules a calculation of ``kind`` uses for a question about ``regions``."""
+    book = rules if rules is not None else default_rules()
+    return book.select(rule_kinds(kind), regions, listing=kind in LISTING_KINDS)
 
-ALL_REFS: tuple[SourceRef, ...] = tuple(v for k, v in dict(globals()).items() if k.startswith("REF_"))
+
+def __getattr__(name: str) -> Any:
+    # ALL_REFS / DOCS: the shipped rule book's passages and articles (read on first use).
+    if name == "ALL_REFS":
+        return tuple(dict.fromkeys(rule.ref for rule in default_rules()))
+    if name == "DOCS":
+        return default_rules().doc_ids
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # --------------------------------------------------------------------------------------
 # Errors and results
@@ -468,8 +451,10 @@ def format_rate(rate: Decimal) -> str:
     return text
 
 
-def _stated(what: str, article: str, same: bool = False) -> str:
+def _stated(what: str, article: str | None, same: bool = False) -> str:
     """An assumption line for a rule the asker stated: it is used instead of the article's."""
+    if article is None:  # no rule in the rule book to compare with
+        return f"按您说明的{what}计算。"
     if same:
         return f"按您说明的{what}计算,与文章中的规定一致({article})。"
     return f"按您说明的{what}计算,优先于文章中的规定({article})。"
@@ -689,16 +674,26 @@ _COERCE: dict[str, Callable[[ParamSpec, Any], Any]] = {
 }
 
 
+
 @dataclass
 class _Inputs:
     values: dict[str, Any]
     defaults_used: list[str] = field(default_factory=list)
+    sel: Selection = field(default_factory=lambda: RuleBook().select(()))
+    # param → the rule its default value came from
+    sources: dict[str, Rule] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Any:
         return self.values.get(name)
 
 
-def _validate(spec: KindSpec, params: Mapping[str, Any] | None) -> _Inputs:
+def rule_defaults(spec: KindSpec) -> tuple[str, ...]:
+    """The parameters whose default is a rule's value (``KINDS`` documents the shipped one)."""
+    keys = {key for kind in rule_kinds(spec.kind) for key in EFFECTS.get(kind, {})}
+    return tuple(p.name for p in spec.params if p.default is not None and p.name in keys)
+
+
+def _validate(spec: KindSpec, params: Mapping[str, Any] | None, sel: Selection) -> _Inputs:
     if params is None:
         params = {}
     if not isinstance(params, Mapping):
@@ -712,12 +707,23 @@ def _validate(spec: KindSpec, params: Mapping[str, Any] | None) -> _Inputs:
             )
     values: dict[str, Any] = {}
     defaults_used: list[str] = []
+    sources: dict[str, Rule] = {}
+    from_rules = rule_defaults(spec)
     for p in spec.params:
         raw = params.get(p.name)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             if p.required:
                 raise CalcError(p.name, p.prompt_zh, f"missing required parameter {p.name!r}")
-            if p.default is not None:
+            if p.name in from_rules:
+                rule = sel.rule_for(p.name)
+                if rule is None:
+                    raise CalcError(
+                        p.name, p.prompt_zh, f"missing parameter {p.name!r}: no rule in the rule book gives it"
+                    )
+                values[p.name] = rule.effect[p.name]
+                sources[p.name] = rule
+                defaults_used.append(p.name)
+            elif p.default is not None:
                 values[p.name] = p.default
                 defaults_used.append(p.name)
             continue
@@ -732,7 +738,41 @@ def _validate(spec: KindSpec, params: Mapping[str, Any] | None) -> _Inputs:
                 f"请提供{labels}(只填其一)",
                 f"{first}: give exactly one of {', '.join(group)}",
             )
-    return _Inputs(values, defaults_used)
+    return _Inputs(values, defaults_used, sel, sources)
+
+
+# --------------------------------------------------------------------------------------
+# Reading the rules
+# --------------------------------------------------------------------------------------
+
+
+def _labels(rules: list[Rule]) -> str:
+    """``文章002/003`` for rules of articles 002 and 003 (each article once, in order)."""
+    shorts = list(dict.fromkeys(r.label.removeprefix("文章") for r in rules))
+    return "文章" + "/".join(shorts) if shorts else ""
+
+
+def _rate_words(rate: Decimal) -> str:
+    """万分之五 for 0.0005 (how articles and askers state daily rates), else 0.1%."""
+    per_10k = rate * 10000
+    if per_10k == per_10k.to_integral_value() and 1 <= per_10k <= 99 and per_10k % 10:
+        return f"万分之{_cn_small(int(per_10k))}"
+    return format_rate(rate)
+
+
+def _date_zh(day: _dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _since_zh(day: _dt.date) -> str:
+    """2025-01-01 → 2025年 (a rule in force from the start of a year), else the full date."""
+    return f"{day.year}年" if (day.month, day.day) == (1, 1) else _date_zh(day)
+
+
+def _ordered(first: list[Rule | None], rest: tuple[Rule, ...]) -> tuple[SourceRef, ...]:
+    """The refs of ``first`` (the rules the result rests on), then the other rules in file order."""
+    head = [r for r in first if r is not None]
+    return tuple(dict.fromkeys([r.ref for r in head] + [r.ref for r in rest if r not in head]))
 
 
 # --------------------------------------------------------------------------------------
@@ -770,11 +810,18 @@ def _monthly_contribution(spec: KindSpec, inp: _Inputs) -> CalcResult:
     inputs: dict[str, Any] = {"base": float(money(base)), "rate": float(rate)}
     sentence = f"按缴费基数{format_money(base)}元、费率{format_rate(rate)}计算,每月应缴{format_money(monthly)}元。"
     result, unit = monthly, spec.unit
+    basis = next((r for r in inp.sel if not r.example), None)
+    example = next((r for r in inp.sel if r.example and "base" in r.effect and "rate" in r.effect), None)
+    article = []
+    if basis is not None:
+        article.append(f"{basis.label}:缴费基数和费率按各市政策执行")
+    if example is not None:
+        where = "" if basis is not None and basis.doc_id == example.doc_id else f"{example.label}"
+        article.append(
+            f"{where}例子中基数下限{_plain(example.effect['base'])}元、费率{format_rate(example.effect['rate'])}"
+        )
     assumptions = [
-        _stated(
-            f"缴费基数{format_money(base)}元、费率{format_rate(rate)}",
-            "文章001:缴费基数和费率按各市政策执行,例子中基数下限4340元、费率4%",
-        ),
+        _stated(f"缴费基数{format_money(base)}元、费率{format_rate(rate)}", ",".join(article) or None),
         "金额四舍五入到分。",
     ]
     if months is not None:
@@ -788,7 +835,7 @@ def _monthly_contribution(spec: KindSpec, inp: _Inputs) -> CalcResult:
         sentence = sentence[:-1] + f",{months}个月合计{format_money(total)}元。"
         assumptions.append("给出月数时,结果为合计金额 = 每月金额(已四舍五入到分) × 月数;每月金额见details.monthly。")
     calc = _calc(spec, inputs, formula, result, assumptions, details, unit=unit)
-    return CalcResult(calc, (REF_MONTHLY_RULE, REF_MONTHLY_EXAMPLE), sentence)
+    return CalcResult(calc, _ordered([], inp.sel.rules), sentence)
 
 
 def _back_payment(spec: KindSpec, inp: _Inputs) -> CalcResult:
@@ -811,6 +858,8 @@ def _back_payment(spec: KindSpec, inp: _Inputs) -> CalcResult:
             raise CalcError(
                 "rate_low", "缴费比例下限不能高于上限", "rate_low: the lower rate must not exceed rate_high"
             )
+    # The rule giving the rate range is the formula's source, whether or not its range is used.
+    rule = inp.sources.get("rate_low") or inp.sources.get("rate_high") or inp.sel.rule_for("rate_low")
     # Contributions are billed per month, so the monthly amount is rounded first and
     # the total is exactly months × that amount.
     monthly_low, monthly_high = money(wage * low), money(wage * high)
@@ -841,21 +890,43 @@ def _back_payment(spec: KindSpec, inp: _Inputs) -> CalcResult:
             f"按断缴{months}个月、月缴费基数{format_money(wage)}元、缴费比例{format_rate(low)}~{format_rate(high)}"
             f"计算,补缴金额约{format_money(total_low)}~{format_money(total_high)}元(不含滞纳金)。"
         )
+    source = f"({rule.label})" if rule is not None else ""
     assumptions = [
-        "补缴金额 = 断缴月数 × 月缴费基数(当地上年度职工月平均工资) × 缴费比例(文章003)。",
+        f"补缴金额 = 断缴月数 × 月缴费基数(当地上年度职工月平均工资) × 缴费比例{source}。",
         "结果为下限,上限见details.high;金额不含滞纳金,滞纳金另算。",
         "每月金额先四舍五入到分,再乘以月数。",
     ]
+    ranged = None
+    if rule is not None and "rate_low" in rule.effect and "rate_high" in rule.effect:
+        ranged = f"单位+个人合计{format_rate(rule.effect['rate_low'])}-{format_rate(rule.effect['rate_high'])}"
     if defaults:
-        assumptions.insert(
-            1, "未提供确切缴费比例,按文章003所列单位+个人合计10%-12%计算,各地比例不同。"
-        )
+        what = f"{rule.label}所列{ranged}" if rule is not None and ranged else "资料所列比例"
+        assumptions.insert(1, f"未提供确切缴费比例,按{what}计算,各地比例不同。")
     if len(defaults) < 2:
         stated = format_rate(low) if low == high else f"{format_rate(low)}~{format_rate(high)}"
-        assumptions.insert(1, _stated(f"缴费比例{stated}", "文章003:单位+个人合计10%-12%"))
+        article = f"{rule.label}:{ranged}" if rule is not None and ranged else None
+        assumptions.insert(1, _stated(f"缴费比例{stated}", article))
     details["defaults_used"] = defaults
     calc = _calc(spec, inputs, formula, total_low, assumptions, details)
-    return CalcResult(calc, (REF_BACK_FORMULA, REF_BACK_EXAMPLE), sentence)
+    return CalcResult(calc, _ordered([rule], inp.sel.rules), sentence)
+
+
+@dataclass(frozen=True)
+class _LateRules:
+    rate: Rule | None  # the rule whose daily rate applies (the asker's own rate still cites it)
+    personal: tuple[Rule, ...]  # the rate for a break of the person's own doing
+    employer: tuple[Rule, ...]  # the employer's break: the person pays no late fee
+
+    @property
+    def exempt(self) -> Rule | None:
+        return next((r for r in self.employer if r.effect.get("personal_fee") == 0), None)
+
+
+def _late_rules(inp: _Inputs) -> _LateRules:
+    rate = inp.sources.get("daily_rate") or inp.sel.rule_for("daily_rate")
+    personal = tuple(r for r in inp.sel if r.when.get("employer_caused") is False and r is not rate)
+    employer = tuple(r for r in inp.sel if r.when.get("employer_caused") is True)
+    return _LateRules(rate, personal, employer)
 
 
 def _late_fee(spec: KindSpec, inp: _Inputs) -> CalcResult:
@@ -863,14 +934,15 @@ def _late_fee(spec: KindSpec, inp: _Inputs) -> CalcResult:
     days: int = inp["days"]
     rate: Decimal = inp["daily_rate"]
     employer: bool = inp["employer_caused"]
+    rules = _late_rules(inp)
     inputs: dict[str, Any] = {
         "owed": float(money(owed)),
         "days": days,
         "daily_rate": float(rate),
         "employer_caused": employer,
     }
-    assumptions = _late_assumptions(inp)
-    if employer:
+    assumptions = _late_assumptions(inp, rules)
+    if employer and rules.exempt is not None:
         reason = "因单位原因断缴,单位补缴后个人无需承担滞纳金"
         formula = (
             f"单位原因断缴:个人承担滞纳金 = 0.00"
@@ -879,24 +951,32 @@ def _late_fee(spec: KindSpec, inp: _Inputs) -> CalcResult:
         details = {"reason": reason, "would_be": float(money(owed * rate * days)), "personal_fee": 0.0}
         sentence = "因单位原因断缴、由单位补缴的,个人无需承担滞纳金,个人应付0.00元。"
         calc = _calc(spec, inputs, formula, Decimal("0.00"), assumptions, details)
-        return CalcResult(calc, (REF_LATE_EMPLOYER, REF_LATE_RATE), sentence)
+        return CalcResult(calc, _ordered([*rules.employer, rules.rate], ()), sentence)
     fee = money(owed * rate * days)
     formula = f"{format_money(owed)} × {format_rate(rate)} × {days}天 = {format_money(fee)}"
     sentence = f"欠费{format_money(owed)}元、按日加收{format_rate(rate)}、共{days}天,滞纳金为{format_money(fee)}元。"
     details = {"per_day": float(owed * rate)}
     calc = _calc(spec, inputs, formula, fee, assumptions, details)
-    return CalcResult(calc, (REF_LATE_RATE, REF_LATE_PERSONAL), sentence)
+    return CalcResult(calc, _ordered([rules.rate, *rules.personal], ()), sentence)
 
 
-def _late_assumptions(inp: _Inputs) -> list[str]:
+def _late_assumptions(inp: _Inputs, rules: _LateRules) -> list[str]:
     """How the late fee is counted, and whose daily rate is used (the asker's goes first)."""
     rate: Decimal = inp["daily_rate"]
-    notes = ["滞纳金按日单利计算,不计复利;并非所有地区都收取滞纳金(文章003:部分地区)。"]
-    if "daily_rate" in inp.defaults_used:
-        notes.append("未提供日滞纳金率,按文章003所列万分之五计算。")
+    rule = rules.rate
+    if rule is not None and rule.general:
+        notes = [f"滞纳金按日单利计算,不计复利;并非所有地区都收取滞纳金({rule.label}:部分地区)。"]
     else:
-        notes.append(_stated(f"日滞纳金率{format_rate(rate)}", "文章003:按日加收万分之五", rate == DEFAULT_DAILY_RATE))
-    return notes
+        notes = ["滞纳金按日单利计算,不计复利。"]
+    if "daily_rate" in inp.defaults_used:
+        notes.append(f"未提供日滞纳金率,按{rule.label}所列{_rate_words(rate)}计算。" if rule else "")
+    else:
+        article = f"{rule.label}:按日加收{_rate_words(rule.effect['daily_rate'])}" if rule is not None else None
+        same = rule is not None and rate == rule.effect["daily_rate"]
+        notes.append(_stated(f"日滞纳金率{format_rate(rate)}", article, same))
+    if inp["employer_caused"] and rules.exempt is None:
+        notes.append("资料中没有单位原因断缴免收滞纳金的规定,滞纳金按一般情况计算。")
+    return [n for n in notes if n]
 
 
 def _arrears_total(spec: KindSpec, inp: _Inputs) -> CalcResult:
@@ -904,9 +984,11 @@ def _arrears_total(spec: KindSpec, inp: _Inputs) -> CalcResult:
     owed: Decimal = money(inp["owed"])
     days: int = inp["days"]
     rate: Decimal = inp["daily_rate"]
+    rules = _late_rules(inp)
     employer: bool = inp["employer_caused"]
+    exempt = employer and rules.exempt is not None
     would_be = money(owed * rate * days)
-    fee = Decimal("0.00") if employer else would_be
+    fee = Decimal("0.00") if exempt else would_be
     total = owed + fee
     inputs: dict[str, Any] = {"owed": float(owed), "days": days, "daily_rate": float(rate), "employer_caused": employer}
     details: dict[str, Any] = {
@@ -916,9 +998,9 @@ def _arrears_total(spec: KindSpec, inp: _Inputs) -> CalcResult:
         "per_day": float(owed * rate),
     }
     fee_formula = f"{format_money(owed)} × {format_rate(rate)} × {days}天 = {format_money(would_be)}"
-    assumptions = [*_late_assumptions(inp), "合计 = 欠费 + 滞纳金,不含欠费以外的其他费用。"]
-    refs: tuple[SourceRef, ...] = (REF_LATE_RATE,)
-    if employer:
+    assumptions = [*_late_assumptions(inp, rules), "合计 = 欠费 + 滞纳金,不含欠费以外的其他费用。"]
+    first: list[Rule | None] = [rules.rate]
+    if exempt:
         details["would_be"] = float(would_be)
         details["reason"] = "因单位原因断缴,单位补缴后个人无需承担滞纳金"
         formula = (
@@ -929,7 +1011,7 @@ def _arrears_total(spec: KindSpec, inp: _Inputs) -> CalcResult:
             f"欠费{format_money(owed)}元;因单位原因断缴、由单位补缴的,个人无需承担滞纳金(0.00元),"
             f"合计{format_money(total)}元。"
         )
-        refs += (REF_LATE_EMPLOYER,)
+        first += list(rules.employer)
     else:
         formula = f"滞纳金 {fee_formula};合计 {format_money(owed)} + {format_money(fee)} = {format_money(total)}"
         sentence = (
@@ -937,23 +1019,25 @@ def _arrears_total(spec: KindSpec, inp: _Inputs) -> CalcResult:
             f"连本带滞纳金合计{format_money(total)}元。"
         )
     calc = _calc(spec, inputs, formula, total, assumptions, details)
-    return CalcResult(calc, refs, sentence)
+    return CalcResult(calc, _ordered(first, ()), sentence)
 
 
-REFERENCE_SUBSIDY = Decimal(670)
-# 002's 补充缴费期, and how a wait of N months is placed in the calendar (used by two kinds).
-_SUPP_START, _SUPP_END = _dt.date(2025, 1, 1), _dt.date(2025, 2, 28)
 WAIT_MONTHS_NOTE = "“等待N个月”按缴费月加N个月的那个月开始享受待遇(按月计,不细到日)。"
-REFERENCE_PERSONAL = Decimal(400)
 
 
 def _resident_premium(spec: KindSpec, inp: _Inputs) -> CalcResult:
     personal: Decimal = inp["personal"]
     subsidy: Decimal | None = inp["subsidy"]
     persons: int = inp["persons"]
+    sel = inp.sel
+    personal_rule = inp.sources.get("personal") or sel.rule_for("personal")
+    subsidy_rule = sel.rule_for("subsidy")
+    reference: Decimal | None = subsidy_rule.effect["subsidy"] if subsidy_rule is not None else None
     reference_used = subsidy is None and bool(inp["include_subsidy"])
     if reference_used:
-        subsidy = REFERENCE_SUBSIDY
+        if reference is None:
+            raise CalcError("subsidy", "请提供财政补助金额", "subsidy: no rule gives a reference subsidy; state it")
+        subsidy = reference
     per_person = money(personal + (subsidy or 0))
     total = per_person * persons
     total_monthly = money(per_person / 12)
@@ -968,24 +1052,39 @@ def _resident_premium(spec: KindSpec, inp: _Inputs) -> CalcResult:
         "defaults_used": list(inp.defaults_used),
     }
     assumptions = ["居民医保一般一年缴费一次,折合每月金额仅供对比,四舍五入到分。"]
+    year = personal_rule.when.get("year") if personal_rule is not None else None
+    standard = f"{year}年度" if year else ""
     if "personal" in inp.defaults_used:
-        assumptions.append("个人缴费未提供,按文章002/003所列2025年度标准每人每年400元计算,各地标准不同。")
+        assert personal_rule is not None
+        same_figure = [r for r in sel if r is not personal_rule and r.effect.get("personal") == personal]
+        sources = _labels([personal_rule, *same_figure])
+        assumptions.append(f"个人缴费未提供,按{sources}所列{standard}标准每人每年{_plain(personal)}元计算,各地标准不同。")
     else:
         stated = f"个人缴费每人每年{format_money(personal)}元"
-        assumptions.append(_stated(stated, "文章002:2025年度每人每年400元", personal == REFERENCE_PERSONAL))
+        if personal_rule is not None:
+            ref_personal = personal_rule.effect["personal"]
+            article = f"{personal_rule.label}:{standard}每人每年{_plain(ref_personal)}元"
+            assumptions.append(_stated(stated, article, personal == ref_personal))
+        else:
+            assumptions.append(_stated(stated, None))
     if reference_used:
+        assert subsidy_rule is not None and reference is not None
         assumptions.append(
-            f"未提供财政补助金额,合计按文章002所列财政补助不低于{format_money(REFERENCE_SUBSIDY)}元计算"
+            f"未提供财政补助金额,合计按{subsidy_rule.label}所列财政补助不低于{format_money(reference)}元计算"
             "(实际补助以当地公布为准;财政补助由政府承担,个人实际缴纳的只是个人缴费部分)。"
         )
     elif subsidy is not None:
         stated = f"财政补助每人每年{format_money(subsidy)}元"
-        assumptions.append(_stated(stated, "文章002:财政补助不低于670元", subsidy == REFERENCE_SUBSIDY))
+        if subsidy_rule is not None and reference is not None:
+            article = f"{subsidy_rule.label}:财政补助不低于{_plain(reference)}元"
+            assumptions.append(_stated(stated, article, subsidy == reference))
+        else:
+            assumptions.append(_stated(stated, None))
     times = f" × {persons}" if persons != 1 else ""
     who = f"{persons}人" if persons != 1 else ""
     if reference_used:
         inputs["include_subsidy"] = True
-        details["reference_subsidy"] = float(REFERENCE_SUBSIDY)
+        details["reference_subsidy"] = float(reference)  # type: ignore[arg-type]
     if subsidy is not None:
         inputs["subsidy"] = float(money(subsidy))
         details["subsidy"] = float(money(subsidy))
@@ -996,15 +1095,18 @@ def _resident_premium(spec: KindSpec, inp: _Inputs) -> CalcResult:
         )
     else:
         # What residents pay themselves; the subsidy is paid by the state (文章000: 居民本人缴费,政府补贴).
-        with_ref = money(personal + REFERENCE_SUBSIDY)
-        details["reference_subsidy"] = float(REFERENCE_SUBSIDY)
-        details["per_person_with_reference_subsidy"] = float(with_ref)
         formula = f"{format_money(personal)}{times} = {format_money(total)}" if persons != 1 else "个人缴费"
         sentence = f"居民医保个人缴费每人每年{format_money(personal)}元,{who}每年共缴{format_money(total)}元"
-        assumptions.append(
-            "未提供财政补助,结果只含个人缴纳部分;文章002所列财政补助不低于670元,"
-            f"连同补助每人每年约{format_money(with_ref)}元(仅供参考,不是您要缴的钱)。"
-        )
+        if subsidy_rule is not None and reference is not None:
+            with_ref = money(personal + reference)
+            details["reference_subsidy"] = float(reference)
+            details["per_person_with_reference_subsidy"] = float(with_ref)
+            assumptions.append(
+                f"未提供财政补助,结果只含个人缴纳部分;{subsidy_rule.label}所列财政补助不低于{_plain(reference)}元,"
+                f"连同补助每人每年约{format_money(with_ref)}元(仅供参考,不是您要缴的钱)。"
+            )
+        else:
+            assumptions.append("未提供财政补助,结果只含个人缴纳部分。")
     formula += (
         f";每人 {format_money(per_person)} ÷ 12 = {format_money(total_monthly)}/月,"
         f"个人部分 {format_money(personal)} ÷ 12 = {format_money(personal_monthly)}/月"
@@ -1014,7 +1116,43 @@ def _resident_premium(spec: KindSpec, inp: _Inputs) -> CalcResult:
         sentence += f"(个人部分每月约{format_money(personal_monthly)}元)"
     sentence += "。"
     calc = _calc(spec, inputs, formula, total, assumptions, details)
-    return CalcResult(calc, (REF_RESIDENT_TOTAL, REF_RESIDENT_PERSONAL, REF_RESIDENT_SUBSIDY), sentence)
+    return CalcResult(calc, _ordered([], sel.rules), sentence)
+
+
+def _wait_rule_text(rule: Rule, sep: str = ",", grow: str = "增加") -> str:
+    """等待3个月,每多断保1年增加1个月 — a per-year waiting rule in words."""
+    return f"等待{rule.effect['base_months']}个月{sep}每多断保1年{grow}{rule.effect['per_year_months']}个月"
+
+
+def _scope_zh(rule: Rule) -> str:
+    """(自2025年起,甘肃嘉峪关居民医保): when and where a rule applies, for an assumption line."""
+    parts = []
+    if "valid_from" in rule.when:
+        parts.append(f"自{_since_zh(rule.when['valid_from'])}起")
+    place = "" if rule.general else "、".join(rule.regions)
+    kind = {"居民": "居民医保", "职工": "职工医保"}.get(rule.insurance_type or "", "")
+    if place or kind:
+        parts.append(place + kind)
+    return f"({','.join(parts)})" if parts else ""
+
+
+def _period_rule(sel: Selection, near: Rule | None = None) -> Rule | None:
+    """The rule saying which payment dates fall in the 补充缴费期 (the same article's first)."""
+    periods = [r for r in sel if r.effect.get("supplementary") is True and "paid_from" in r.when]
+    same = [r for r in periods if near is not None and r.doc_id == near.doc_id]
+    return (same or sorted(periods, key=lambda r: -sel.rank(r)) or [None])[0]
+
+
+def _period_zh(period: Rule) -> str:
+    """2025年补充缴费期(1月1日至2月28日)."""
+    start, end = period.when["paid_from"], period.when["paid_to"]
+    if start.year == end.year:
+        return f"{start.year}年补充缴费期({start.month}月{start.day}日至{end.month}月{end.day}日)"
+    return f"补充缴费期({_date_zh(start)}至{_date_zh(end)})"
+
+
+def _in_period(period: Rule | None, day: _dt.date) -> bool:
+    return period is not None and period.when["paid_from"] <= day <= period.when["paid_to"]
 
 
 def _resident_waiting_period(spec: KindSpec, inp: _Inputs) -> CalcResult:
@@ -1022,6 +1160,7 @@ def _resident_waiting_period(spec: KindSpec, inp: _Inputs) -> CalcResult:
     per_year: int = inp["per_year_months"]
     extra: Decimal | None = inp["extra_years"]
     break_years: Decimal | None = inp["break_years"]
+    rule = inp.sources.get("base_months") or inp.sources.get("per_year_months") or inp.sel.rule_for("base_months")
     assumptions: list[str] = []
     inputs: dict[str, Any] = {"base_months": base, "per_year_months": per_year}
     if extra is None:
@@ -1043,13 +1182,16 @@ def _resident_waiting_period(spec: KindSpec, inp: _Inputs) -> CalcResult:
     rule_parts = (("base_months", f"基础等待期{base}个月"), ("per_year_months", f"每多断保1年增加{per_year}个月"))
     stated = [text for name, text in rule_parts if name not in inp.defaults_used]
     if stated:
-        same = base == 3 and per_year == 1
-        assumptions.append(_stated("、".join(stated), "文章002:等待3个月,每多断保1年增加1个月", same))
-    if "base_months" in inp.defaults_used or "per_year_months" in inp.defaults_used:
-        assumptions.append("按文章002:等待3个月,每多断保1年增加1个月(自2025年起,甘肃嘉峪关居民医保)。")
+        if rule is not None:
+            same = base == rule.effect["base_months"] and per_year == rule.effect["per_year_months"]
+            assumptions.append(_stated("、".join(stated), f"{rule.label}:{_wait_rule_text(rule)}", same))
+        else:
+            assumptions.append(_stated("、".join(stated), None))
+    if rule is not None and ("base_months" in inp.defaults_used or "per_year_months" in inp.defaults_used):
+        assumptions.append(f"按{rule.label}:{_wait_rule_text(rule)}{_scope_zh(rule)}。")
     sentence = f"基础等待期{base}个月,多断保{_plain(extra)}年,每年增加{per_year}个月,待遇等待期共{months}个月。"
     details: dict[str, Any] = {"extra_years": _num_out(extra), "months": months}
-    refs: tuple[SourceRef, ...] = (REF_002_WAIT,)
+    first: list[Rule | None] = [rule]
     pay: _Month | None = inp["payment_month"]
     if pay is not None:
         start = pay.plus(months)
@@ -1058,16 +1200,23 @@ def _resident_waiting_period(spec: KindSpec, inp: _Inputs) -> CalcResult:
         formula += f";{pay.iso[:7]} + {months}个月 = {start}"
         sentence = sentence[:-1] + f",{_month_zh(pay.iso)}缴费的,从{_month_zh(start)}起可以享受医保待遇。"
         assumptions.append(WAIT_MONTHS_NOTE)
-        if pay.year < 2025:
-            assumptions.append("文章002的等待期规定自2025年起施行,缴费时间早于2025年,结果仅供参考。")
-        elif _SUPP_START <= pay.first_day <= _SUPP_END:
+        valid_from = rule.when.get("valid_from") if rule is not None else None
+        supp = next((r for r in inp.sel if r.when.get("supplementary") is True and "wait_days" in r.effect
+                     and "居民" in inp.sel.types(r)), None)  # fmt: skip
+        period = _period_rule(inp.sel, supp) if supp is not None else None
+        if rule is not None and valid_from is not None and pay.first_day < valid_from:
+            since = _since_zh(valid_from)
+            assumptions.append(f"{rule.label}的等待期规定自{since}起施行,缴费时间早于{since},结果仅供参考。")
+        elif supp is not None and period is not None and _in_period(period, pay.first_day):
+            earliest = supp.effect.get("earliest")
             assumptions.append(
-                "缴费时间在文章002所列2025年补充缴费期(1月1日至2月28日)内,该期间缴费设置90天待遇等待期、"
-                "最早2025年4月1日起享受待遇,可能与按月计算的结果不同。"
+                f"缴费时间在{period.label}所列{_period_zh(period)}内,该期间缴费设置{supp.effect['wait_days']}天"
+                "待遇等待期" + (f"、最早{_date_zh(earliest)}起享受待遇" if earliest else "")
+                + ",可能与按月计算的结果不同。"
             )
-            refs += (REF_002_SUPP,)
+            first.append(supp)
     calc = _calc(spec, inputs, formula, Decimal(months), assumptions, details)
-    return CalcResult(calc, refs, sentence)
+    return CalcResult(calc, _ordered(first, ()), sentence)
 
 
 def _month_zh(iso: str) -> str:
@@ -1094,6 +1243,10 @@ def _years_to_retirement(spec: KindSpec, inp: _Inputs) -> CalcResult:
             "实际缴费年限不能超过已缴费的累计年限",
             "actual_years must not exceed paid_years (actual years are part of the total)",
         )
+    sel = inp.sel
+    rule = inp.sources.get("required_years") or sel.rule_for("required_years")
+    rule_total = rule.effect["required_years"] if rule is not None else None
+    rule_actual = rule.effect.get("required_actual_years", required_actual) if rule is not None else None
     remaining_total = max(required - paid, Decimal(0))
     inputs: dict[str, Any] = {
         "paid_years": _num_out(paid),
@@ -1101,17 +1254,29 @@ def _years_to_retirement(spec: KindSpec, inp: _Inputs) -> CalcResult:
         "required_actual_years": _num_out(required_actual),
     }
     details: dict[str, Any] = {"remaining_total_years": _num_out(remaining_total)}
-    assumptions = [
-        "缴费年限要求各地不同,默认按文章001的累计满25年(其中实际缴费满5年)计算;文章003提到“如15年”,可按当地规定修改。",
-    ]
+    others = [r for r in sel if r.example and "required_years" in r.effect and r is not rule
+              and not r.when.get("other_than_default")]  # fmt: skip
+    if rule is not None:
+        default_line = (
+            f"缴费年限要求各地不同,默认按{rule.label}的累计满{_plain(rule_total)}年(其中实际缴费满{_plain(rule_actual)}年)计算"
+        )
+    else:
+        default_line = "缴费年限要求各地不同"
+    for other in others:
+        default_line += f";{other.label}提到“如{_plain(other.effect['required_years'])}年”"
+    assumptions = [default_line + ",可按当地规定修改。"]
     stated = []
     if "required_years" not in inp.defaults_used:
         stated.append(f"累计缴费年限要求{_plain(required)}年")
     if "required_actual_years" not in inp.defaults_used:
         stated.append(f"实际缴费年限要求{_plain(required_actual)}年")
     if stated:
-        same = required == 25 and required_actual == 5
-        assumptions[0] = _stated("、".join(stated), "文章001:累计满25年,其中实际缴费满5年", same)
+        if rule is not None:
+            same = required == rule_total and required_actual == rule_actual
+            article = f"{rule.label}:累计满{_plain(rule_total)}年,其中实际缴费满{_plain(rule_actual)}年"
+            assumptions[0] = _stated("、".join(stated), article, same)
+        else:
+            assumptions[0] = _stated("、".join(stated), None)
     if actual is not None:
         inputs["actual_years"] = _num_out(actual)
         remaining_actual = max(required_actual - actual, Decimal(0))
@@ -1136,30 +1301,121 @@ def _years_to_retirement(spec: KindSpec, inp: _Inputs) -> CalcResult:
         if actual is not None:
             sentence += f"(其中实际缴费满{_plain(required_actual)}年)"
         sentence += f"的要求,还需缴费{_plain(remaining)}年(约{remaining_months}个月)。"
-    # A requirement other than article 001's 25 years does not rest on that rule; it rests on
-    # the passage saying requirements differ by city.
-    first = REF_YEARS_25 if required == 25 else REF_YEARS_VARY
-    refs = (first, REF_YEARS_15, REF_YEARS_UNTIL)
+    # A requirement other than the default rule's does not rest on that rule; it rests on the
+    # passages saying requirements differ by city (``when.other_than_default``).
+    own = [r for r in sel if "required_years" in r.when.get("other_than_default", ())]
+    uses_own = rule is None or required != rule_total
+    first = own if uses_own and own else [rule]
+    rest = tuple(r for r in sel if r is not rule and r not in own)
     calc = _calc(spec, inputs, formula, remaining, assumptions, details)
-    return CalcResult(calc, refs, sentence)
+    return CalcResult(calc, _ordered(first, rest), sentence)
 
 
-_SUPP_EARLIEST = _dt.date(2025, 4, 1)
-
-BENEFIT_ASSUMPTIONS = (
+# The generic readings of the rules' wording, listed with every benefit-dates result; the readings
+# of particular wordings (第N个自然月, 连续缴费满N个月后, 每多断保1年, N天待遇等待期) follow, one line per
+# article whose rules use them.
+BENEFIT_READINGS = (
     "“以内”“以上”包含本数,“超过”不含本数:中断3个月按“3个月以内”处理,也按“连续中断3个月”处理。",
     WAIT_MONTHS_NOTE,
     "“次月”为缴费月的下一个月;“缴费当月即可享受”为缴费月本身。",
-    "文章004“从缴费月起的第三个自然月”把缴费月算作第一个月,即缴费月加2个月。",
-    "文章000“连续缴费满6个月(1年)后”把恢复缴费的当月算作第一个缴费月,即缴费月加6(12)个月。",
-    "文章002“每多断保1年”:居民医保按年缴费,不满一年按一年计,等待期 = 3 + (断保年数 − 1) 个月。",
-    "文章002“90天待遇等待期”按缴费日期加90天计算;只给出年月时按当月1日算(实际可能更晚)。",
 )
+
+
+def _months_words(months: int) -> str:
+    return f"{months // 12}年" if months % 12 == 0 else f"{months}个月"
+
+
+def _benefit_readings(rules: list[Rule]) -> list[str]:
+    lines = list(BENEFIT_READINGS)
+    for rule in rules:
+        if "natural_month" in rule.effect:
+            n = rule.effect["natural_month"]
+            lines.append(
+                f"{rule.label}“从缴费月起的第{_cn_small(n)}个自然月”把缴费月算作第一个月,即缴费月加{n - 1}个月。"
+            )
+    paid: dict[str, list[int]] = {}
+    for rule in rules:
+        if "paid_months" in rule.effect:
+            paid.setdefault(rule.label, []).append(rule.effect["paid_months"])
+    for label, values in paid.items():
+        months = sorted(set(values))
+        words = _months_words(months[0]) + "".join(f"({_months_words(m)})" for m in months[1:])
+        numbers = str(months[0]) + "".join(f"({m})" for m in months[1:])
+        lines.append(f"{label}“连续缴费满{words}后”把恢复缴费的当月算作第一个缴费月,即缴费月加{numbers}个月。")
+    for rule in rules:
+        if "base_months" in rule.effect:
+            per = rule.effect["per_year_months"]
+            times = "" if per == 1 else f" × {per}"
+            lines.append(
+                f"{rule.label}“每多断保1年”:居民医保按年缴费,不满一年按一年计,"
+                f"等待期 = {rule.effect['base_months']} + (断保年数 − 1){times} 个月。"
+            )
+    for rule in rules:
+        if "wait_days" in rule.effect:
+            days = rule.effect["wait_days"]
+            lines.append(
+                f"{rule.label}“{days}天待遇等待期”按缴费日期加{days}天计算;只给出年月时按当月1日算(实际可能更晚)。"
+            )
+    return list(dict.fromkeys(lines))
 
 
 def when_zh(wait: int) -> str:
     """A wait relative to the payment month, in words: 0 → 缴费当月, 1 → 缴费次月, 3 → 缴费月+3个月."""
     return {0: "缴费当月", 1: "缴费次月"}.get(wait, f"缴费月+{wait}个月")
+
+
+def _months_apply(rule: Rule, n: int, cumulative: int) -> bool:
+    w = rule.when
+    return (
+        w.get("interruption_months_min", 0) <= n <= w.get("interruption_months_max", n)
+        and w.get("cumulative_months_min", 0) <= cumulative <= w.get("cumulative_months_max", cumulative)
+    )
+
+
+def _stop_note(rule: Rule, n: int, cumulative: int) -> str | None:
+    """An article's rule on when benefits stop, when the break is too short for it: no date from it."""
+    after, after_cumulative = rule.effect.get("stops_after_months"), rule.effect.get("stops_after_cumulative_months")
+    if (after is not None and n >= after) or (after_cumulative is not None and cumulative >= after_cumulative):
+        return None
+    parts = []
+    if after is not None:
+        parts.append(f"连续中断不足{after}个月")
+    if after_cumulative is not None:
+        parts.append(f"累计不足{after_cumulative}个月")
+    return f"{rule.label}:{'且'.join(parts)},未达到停止享受待遇的条件,该文未给恢复日期。"
+
+
+def _in_force(rule: Rule, pay: _Month | None) -> bool:
+    """In force for this payment (``valid_from``/``valid_to``), and paid in the rule's period if it
+    names one (a period cannot be judged without the payment date)."""
+    when = rule.when
+    if pay is not None and "valid_from" in when and pay.first_day < when["valid_from"]:
+        return False
+    if pay is not None and "valid_to" in when and pay.first_day > when["valid_to"]:
+        return False
+    return "paid_from" not in when or (pay is not None and when["paid_from"] <= pay.first_day <= when["paid_to"])
+
+
+def _benefit_rule_applies(rule: Rule, inp: _Inputs, type_zh: str | None) -> bool:
+    """Whether a benefit-dates rule speaks to these inputs (used to let the asked region's own rules
+    displace others). Definitions (when benefits stop, the 补充缴费期) always do."""
+    effect = rule.effect
+    if "stops_after_months" in effect or "stops_after_cumulative_months" in effect:
+        return True
+    if effect.get("supplementary") is not None:
+        return True
+    if type_zh is not None and type_zh not in rule.types:
+        return False
+    pay: _Month | None = inp["payment_month"]
+    if not _in_force(rule, pay):
+        return False
+    if rule.when.get("supplementary") is True:
+        if inp["supplementary"] is not None:
+            return bool(inp["supplementary"])
+        period = _period_rule(inp.sel, rule)
+        return pay is not None and _in_period(period, pay.first_day)
+    n: int = inp["interruption_months"]
+    return _months_apply(rule, n, inp["cumulative_months"] or n)
 
 
 def _benefit_dates(spec: KindSpec, inp: _Inputs) -> CalcResult:
@@ -1175,24 +1431,39 @@ def _benefit_dates(spec: KindSpec, inp: _Inputs) -> CalcResult:
         )
     kind: str | None = inp["insurance_type"]
     supplementary: bool | None = inp["supplementary"]
+    sel = inp.sel
+    type_zh = {"employee": "职工", "resident": "居民"}.get(kind or "")
+    listed = [r for r in sel if not r.example]
+    # The asked region's own rules that apply to these inputs displace, for the insurance types
+    # they cover, the general rules and other regions' defaults (and a city's those of its province).
+    applying = [r for r in listed if sel.rank(r) > 0 and _benefit_rule_applies(r, inp, type_zh)]
 
-    def wanted(applies_to: str) -> bool:
-        return kind is None or applies_to == "通用" or (applies_to == "职工") == (kind == "employee")
+    def left(rule: Rule) -> frozenset[str]:
+        """The insurance types ``rule`` still speaks for."""
+        floor = max(sel.rank(rule), 0)
+        cover = {p for a in applying if sel.rank(a) > floor for p in rule_pairs(a, listing=True)}
+        slots = {slot for slot, _ in rule_pairs(rule, listing=True)}
+        if not slots or not cover:
+            return rule.types
+        return frozenset(t for t in rule.types if any((slot, t) not in cover for slot in slots))
+
+    def wanted(rule: Rule) -> bool:
+        types = left(rule)
+        return bool(types) if type_zh is None else type_zh in types
 
     rules: list[dict[str, Any]] = []
     notes: list[str] = []
     extra_refs: list[SourceRef] = []
+    applies_to = {"职工": "职工", "居民": "居民", None: "通用"}
 
-    def add(applies_to: str, rule: str, wait: int, ref: SourceRef, wait_to: int | None = None) -> None:
+    def add(rule: Rule, text: str, wait: int, wait_to: int | None = None) -> None:
         """A month-granular rule: benefits from the payment month + ``wait`` (to + ``wait_to``)."""
-        if not wanted(applies_to):
-            return
         item: dict[str, Any] = {
-            "rule": rule,
+            "rule": text,
             "date": pay.plus(wait) if pay else None,
-            "source_doc": ref.doc_id,
-            "quote": ref.quote,
-            "applies_to": applies_to,
+            "source_doc": rule.doc_id,
+            "quote": rule.quote,
+            "applies_to": applies_to[rule.insurance_type],
             "wait_months": wait,
             "when_zh": when_zh(wait),
         }
@@ -1202,62 +1473,40 @@ def _benefit_dates(spec: KindSpec, inp: _Inputs) -> CalcResult:
             item["when_zh"] = f"{when_zh(wait)}至{when_zh(wait_to)}"
         rules.append(item)
 
-    # 001 (职工医保): ≤3 months → the payment month; >3 → wait 3 months.
-    if n <= 3:
-        add("职工", "中断3个月(含)以内:补缴后不设等待期,缴费当月即可享受", 0, REF_001_SHORT)
-    else:
-        add("职工", "中断超过3个月:补缴后等待3个月", 3, REF_001_LONG)
-    # 003: ≤3 months → next month; >3 → typically 6 months, possibly 1–6 months.
-    if n <= 3:
-        add("通用", "断缴3个月以内:补缴后次月恢复", 1, REF_003_SHORT)
-    else:
-        add("通用", "断缴超过3个月:等待期通常为六个月", 6, REF_003_SIX)
-        add("通用", "断缴超过3个月:可能需等待1-6个月", 1, REF_003_RANGE, wait_to=6)
-    # 000: 居民医保 (first section) and 职工医保 (second section).
-    if cumulative >= 6:
-        add("居民", "累计中断6个月:连续缴费满1年后恢复", 12, REF_000_YEAR)
-    elif n >= 3:
-        add("居民", "连续中断3个月:连续缴费满6个月后恢复", 6, REF_000_SIX)
-    else:
-        notes.append("文章000:连续中断不足3个月且累计不足6个月,未达到停止享受待遇的条件,该文未给恢复日期。")
-    if n >= 3:
-        add("职工", "职工医保中断三个月以上:连续交费6个月以后恢复", 6, REF_000_EMPLOYEE)
-    # 004 (居民医保): the third natural month counting the payment month.
-    add("居民", "补缴后从缴费月起的第三个自然月恢复", 2, REF_004)
-    # 002 (居民医保, from 2025): 3 months + 1 per extra year without cover.
-    if pay is None or pay.year >= 2025:
-        break_years = -(-n // 12)
-        wait = 3 + max(break_years - 1, 0)
-        rule = f"未连续参保:等待3个月,每多断保1年加1个月(断保{break_years}年,等待{wait}个月)"
-        add("居民", rule, wait, REF_002_WAIT)
-    else:
-        notes.append("文章002的“等待3个月、每多断保1年加1个月”自2025年起施行,缴费时间早于2025年,未适用。")
-    # 002 supplementary payment period: +90 days, not before 2025-04-01.
-    in_window = pay is not None and _SUPP_START <= pay.first_day <= _SUPP_END
-    use_supp = supplementary if supplementary is not None else (kind != "employee" and in_window)
-    if use_supp and kind != "employee":
-        start: _dt.date | None = None
-        if pay is not None:
-            start = pay.first_day + _dt.timedelta(days=90)
-            if pay.year == 2025:
-                start = max(start, _SUPP_EARLIEST)
-        if wanted("居民"):
-            rules.append(
-                {
-                    "rule": "补充缴费期缴费:90天待遇等待期,最早2025年4月1日起",
-                    "date": start.isoformat() if start else None,
-                    "source_doc": REF_002_SUPP.doc_id,
-                    "quote": REF_002_SUPP.quote,
-                    "applies_to": "居民",
-                    "wait_days": 90,
-                    "when_zh": "缴费日+90天",
-                }
-            )
-        extra_refs.append(REF_002_SUPP_PERIOD)
-        if supplementary is None:
-            notes.append("缴费日期在文章002所列2025年补充缴费期(1月1日至2月28日)内,按补充缴费期规则加算90天。")
-        elif pay is not None and not in_window:
-            notes.append("缴费日期不在文章002所列2025年补充缴费期(1月1日至2月28日)内,仍按您说明的补充缴费期计算。")
+    for rule in listed:
+        effect, when = rule.effect, rule.when
+        if not left(rule):
+            continue  # displaced by the asked region's own rule
+        if "stops_after_months" in effect or "stops_after_cumulative_months" in effect:
+            note = _stop_note(rule, n, cumulative)
+            if note:
+                notes.append(note)
+            continue
+        if effect.get("supplementary") is not None:
+            continue  # a definition of the 补充缴费期, cited with the rules that use it
+        valid_from = when.get("valid_from")
+        if pay is not None and valid_from is not None and pay.first_day < valid_from:
+            what = _wait_rule_text(rule, "、", "加") if "base_months" in effect else rule.text
+            since = _since_zh(valid_from)
+            notes.append(f"{rule.label}的“{what}”自{since}起施行,缴费时间早于{since},未适用。")
+            continue
+        if not _in_force(rule, pay):
+            continue
+        if when.get("supplementary") is True:
+            _supplementary(rule, inp, wanted, rules, notes, extra_refs)
+            continue
+        if not wanted(rule) or not _months_apply(rule, n, cumulative):
+            continue
+        if "base_months" in effect:
+            break_years = -(-n // 12)
+            wait = effect["base_months"] + max(break_years - 1, 0) * effect["per_year_months"]
+            add(rule, f"{rule.text}(断保{break_years}年,等待{wait}个月)", wait)
+        elif "natural_month" in effect:
+            add(rule, rule.text, effect["natural_month"] - 1)
+        elif "paid_months" in effect:
+            add(rule, rule.text, effect["paid_months"])
+        elif "wait_months" in effect:
+            add(rule, rule.text, effect["wait_months"], effect.get("wait_months_to"))
 
     if not rules:
         raise CalcError(
@@ -1270,7 +1519,7 @@ def _benefit_dates(spec: KindSpec, inp: _Inputs) -> CalcResult:
     max_wait = max(month_waits_to) if month_waits_to else None
     conflict = len({(r.get("wait_months"), r.get("wait_months_to"), r.get("wait_days")) for r in rules}) > 1
     head = f"连续中断{n}个月" + (f"(累计{cumulative}个月)" if cumulative != n else "")
-    type_zh = {"employee": "职工医保", "resident": "居民医保", None: "医保"}[kind]
+    type_name = {"employee": "职工医保", "resident": "居民医保", None: "医保"}[kind]
     inputs: dict[str, Any] = {"interruption_months": n, "cumulative_months": cumulative}
     if pay is not None:
         starts = sorted(r["date"] for r in rules)
@@ -1280,15 +1529,15 @@ def _benefit_dates(spec: KindSpec, inp: _Inputs) -> CalcResult:
         formula = f"缴费{pay.iso}," + head + ":" + ";".join(
             f"{r['source_doc'][:3]}→{r['date']}" + (f"~{r['date_to']}" if "date_to" in r else "") for r in rules
         )
-        lead = f"{pay.iso}补缴、{type_zh}连续中断{n}个月:"
+        lead = f"{pay.iso}补缴、{type_name}连续中断{n}个月:"
     else:
         earliest = latest = None
         formula = head + ":" + ";".join(f"{r['source_doc'][:3]}→{r['when_zh']}" for r in rules)
-        lead = f"{type_zh}连续中断{n}个月后补缴:"
+        lead = f"{type_name}连续中断{n}个月后补缴:"
         if min_wait is not None and max_wait is not None:
             earliest, latest = when_zh(min_wait), when_zh(max_wait)
-        else:  # only the 90-day rule
-            earliest = latest = "缴费日+90天"
+        else:  # only day-counted rules
+            earliest = latest = next(r["when_zh"] for r in rules)
     if kind is not None:
         inputs["insurance_type"] = kind
     if supplementary is not None:
@@ -1310,8 +1559,51 @@ def _benefit_dates(spec: KindSpec, inp: _Inputs) -> CalcResult:
     for ref in [SourceRef(r["source_doc"], r["quote"]) for r in rules] + extra_refs:
         if ref not in refs:
             refs.append(ref)
-    calc = _calc(spec, inputs, formula, None, list(BENEFIT_ASSUMPTIONS), details)
+    calc = _calc(spec, inputs, formula, None, _benefit_readings(listed), details)
     return CalcResult(calc, tuple(refs), sentence)
+
+
+def _supplementary(
+    rule: Rule,
+    inp: _Inputs,
+    wanted: Callable[[Rule], bool],
+    rules: list[dict[str, Any]],
+    notes: list[str],
+    extra_refs: list[SourceRef],
+) -> None:
+    """A rule for payments in the 补充缴费期: payment date + N days, not before its earliest date."""
+    pay: _Month | None = inp["payment_month"]
+    supplementary: bool | None = inp["supplementary"]
+    period = _period_rule(inp.sel, rule)
+    in_window = pay is not None and _in_period(period, pay.first_day)
+    use = supplementary if supplementary is not None else in_window
+    if not use or not wanted(rule):
+        return
+    days: int = rule.effect["wait_days"]
+    earliest: _dt.date | None = rule.effect.get("earliest")
+    start: _dt.date | None = None
+    if pay is not None:
+        start = pay.first_day + _dt.timedelta(days=days)
+        if earliest is not None and pay.year == earliest.year:
+            start = max(start, earliest)
+    rules.append(
+        {
+            "rule": rule.text,
+            "date": start.isoformat() if start else None,
+            "source_doc": rule.doc_id,
+            "quote": rule.quote,
+            "applies_to": {"职工": "职工", "居民": "居民", None: "通用"}[rule.insurance_type],
+            "wait_days": days,
+            "when_zh": f"缴费日+{days}天",
+        }
+    )
+    if period is None:
+        return
+    extra_refs.append(period.ref)
+    if supplementary is None:
+        notes.append(f"缴费日期在{period.label}所列{_period_zh(period)}内,按补充缴费期规则加算{days}天。")
+    elif pay is not None and not in_window:
+        notes.append(f"缴费日期不在{period.label}所列{_period_zh(period)}内,仍按您说明的补充缴费期计算。")
 
 
 _HANDLERS: dict[str, Callable[[KindSpec, _Inputs], CalcResult]] = {
@@ -1324,10 +1616,29 @@ _HANDLERS: dict[str, Callable[[KindSpec, _Inputs], CalcResult]] = {
     "years_to_retirement": _years_to_retirement,
     "benefit_dates": _benefit_dates,
 }
+assert set(_HANDLERS) == set(KINDS) == set(EFFECTS), "ingest.rules.KIND_NAMES and the calculator disagree"
 
 
-def compute(kind: str, params: Mapping[str, Any] | None = None) -> CalcResult:
-    """Run one calculation. Raises ``CalcError`` (a ``ValueError``) naming the bad parameter."""
+def _regions(regions: Any) -> tuple[str, ...]:
+    if isinstance(regions, str):
+        regions = (regions,)
+    try:
+        return tuple(r for r in regions if isinstance(r, str) and r.strip())
+    except TypeError:
+        return ()
+
+
+def compute(
+    kind: str,
+    params: Mapping[str, Any] | None = None,
+    rules: RuleBook | None = None,
+    regions: tuple[str, ...] = (),
+) -> CalcResult:
+    """Run one calculation. Raises ``CalcError`` (a ``ValueError``) naming the bad parameter.
+
+    ``rules``: the rule book (default ``corpus/rules.toml``); ``regions``: the places the question
+    names, which choose among the rules (see ``ingest.rules``).
+    """
     spec = KINDS.get(kind) if isinstance(kind, str) else None
     if spec is None:
         raise CalcError(
@@ -1335,8 +1646,41 @@ def compute(kind: str, params: Mapping[str, Any] | None = None) -> CalcResult:
             f"未知的计算类型“{kind}”,可选:{'、'.join(KINDS)}",
             f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}",
         )
-    inputs = _validate(spec, params)
+    sel = select_rules(spec.kind, rules, _regions(regions))
+    inputs = _validate(spec, params, sel)
     try:
-        return _HANDLERS[kind](spec, inputs)
+        return _HANDLERS[spec.kind](spec, inputs)
     except InvalidOperation as exc:  # pragma: no cover - guarded by validation
         raise CalcError("params", "数值无法计算", f"arithmetic error: {exc}") from exc
+
+
+def _given(params: Mapping[str, Any], name: str) -> bool:
+    value = params.get(name)
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def borrowed_rules(
+    kind: str, params: Mapping[str, Any] | None, rules: RuleBook | None = None, regions: tuple[str, ...] = ()
+) -> tuple[Rule, ...]:
+    """Other regions' rules whose values a calculation for ``regions`` would fill in for the asker.
+
+    Empty when no region is asked (a question naming no place gets the documented defaults) and for
+    kinds that list every article's rule with its own source (benefit dates).
+    """
+    spec = KINDS.get(kind) if isinstance(kind, str) else None
+    regions = _regions(regions)
+    if spec is None or not regions or kind in LISTING_KINDS:
+        return ()
+    params = params if isinstance(params, Mapping) else {}
+    sel = select_rules(kind, rules, regions)
+    found: list[Rule] = []
+    for name in rule_defaults(spec):
+        rule = sel.rule_for(name)
+        if not _given(params, name) and rule is not None and sel.is_borrowed(rule):
+            found.append(rule)
+    for name, flag in REFERENCE_PARAMS.get(kind, {}).items():
+        rule = sel.rule_for(name)
+        wanted = params.get(flag) is True or str(params.get(flag, "")).strip().lower() in ("true", "是", "1", "yes")
+        if wanted and not _given(params, name) and rule is not None and sel.is_borrowed(rule):
+            found.append(rule)
+    return tuple(dict.fromkeys(found))

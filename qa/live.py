@@ -9,12 +9,14 @@ holds, so only the small delta is read and only its chunks are tokenised.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ingest.embed import Embedder
+from ingest.rules import RuleBook, default_rules
 from ingest.settings import Settings
 from ingest.store import IndexData
 
@@ -24,6 +26,8 @@ from .sentences import Unit
 from .terms import TermWeights
 from .unitvec import UnitVectors
 
+log = logging.getLogger("yibao.qa")
+
 
 @dataclass
 class LiveIndex:
@@ -32,6 +36,7 @@ class LiveIndex:
     weights: TermWeights
     lexicon: Lexicon
     unit_vectors: UnitVectors
+    rules: RuleBook = field(default_factory=default_rules)
     chunk_counts: dict[str, int] = field(default_factory=dict)
     # doc_id → positions of its live chunks (calculation citations look a quote up in its document)
     doc_chunks: dict[str, list[int]] = field(default_factory=dict)
@@ -58,7 +63,7 @@ class LiveIndex:
                 continue
             counts[c["doc_id"]] = counts.get(c["doc_id"], 0) + 1
             doc_chunks.setdefault(c["doc_id"], []).append(i)
-        return cls(data, retriever, weights, lexicon, unit_vectors, counts, doc_chunks)
+        return cls(data, retriever, weights, lexicon, unit_vectors, rule_book(data), counts, doc_chunks)
 
     def similarity(self, text: str, items: list[tuple[dict[str, Any], Unit]]) -> np.ndarray:
         """Cosine similarity of each sentence to ``text`` (both vectors are normalised)."""
@@ -71,6 +76,23 @@ class LiveIndex:
             if c["start"] <= offset < c["end"]:
                 return c
         return None
+
+
+def rule_book(data: IndexData) -> RuleBook:
+    """The calculator's rules: ``corpus/rules.toml`` plus the rules given with uploaded documents (their
+    ``rules`` metadata). A rule whose document is gone, or whose quote its text no longer holds, is left out
+    when the calculator uses the book (``qa.calc_answer.rules_for``): a document's rules leave with it."""
+    base = default_rules()
+    extra = [{**rec, "doc_id": doc_id}
+             for doc_id, entry in (data.catalog or {}).get("documents", {}).items()
+             for rec in (entry.get("given") or {}).get("rules", []) or [] if isinstance(rec, dict)]
+    if not extra:
+        return base
+    try:
+        return RuleBook((*base, *RuleBook.from_records(extra)))
+    except ValueError as exc:  # checked at upload; a hand-edited catalog may still be wrong
+        log.error("rules given with uploaded documents ignored: %s", exc)
+        return base
 
 
 def _base_part(previous: LiveIndex) -> TermWeights:

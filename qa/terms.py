@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from ingest.faq_units import row_text
 from ingest.tokenize import tokenize
 
 
@@ -14,7 +15,7 @@ class TermWeights:
 
     def __init__(self, chunks: list[dict[str, Any]]):
         self.chunk_terms: list[frozenset[str]] = [
-            frozenset(tokenize(f"{c.get('heading', '')} {c['text']}")) for c in chunks
+            frozenset(tokenize(row_text(c))) for c in chunks
         ]
         df: dict[str, int] = {}
         for terms in self.chunk_terms:
@@ -30,8 +31,7 @@ class TermWeights:
         """``base`` plus the word sets of a change's chunks (the base's IDF is kept: a few new chunks
         barely move it, and recomputing it over 100,000 chunks would delay every change)."""
         new = cls.__new__(cls)
-        new.chunk_terms = base.chunk_terms + [frozenset(tokenize(f"{c.get('heading', '')} {c['text']}"))
-                                              for c in chunks]
+        new.chunk_terms = base.chunk_terms + [frozenset(tokenize(row_text(c))) for c in chunks]
         new.df, new.idf, new.unknown = base.df, base.idf, base.unknown
         return new
 

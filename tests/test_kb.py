@@ -228,3 +228,41 @@ def test_cli_add_list_remove(kb_settings, tmp_path):
     assert removed.returncode == 0 and doc_id not in run("list").stdout
     missing = run("remove", doc_id)
     assert missing.returncode == 1 and "Nothing was changed" in missing.stderr
+
+
+LANZHOU_RULE = {"id": "lanzhou-resident-personal-2026", "kind": "resident_premium", "regions": ["兰州"],
+                "insurance_type": "居民", "condition": "2026年度兰州市城乡居民医保个人缴费标准",
+                "when": {"year": 2026}, "effect": {"personal": 380},
+                "quote": "2026年度兰州市城乡居民医保个人缴费标准为每人每年380元"}
+
+
+def test_a_city_rule_uploaded_as_data_is_used_and_cited_then_leaves_with_its_document(kb, service):
+    question = "兰州2026年城乡居民医保一家三口个人一共交多少钱"
+    before = service.ask(question)
+    assert before.calculation is None or before.calculation.result != 1140  # no 兰州 standard yet
+
+    r = kb.add("lanzhou.txt", LANZHOU, {"rules": [LANZHOU_RULE]})
+    ans = service.ask(question)
+    assert ans.calculation is not None and ans.calculation.result == 1140  # 3 × 380, the uploaded rule
+    assert r.doc_id in [c.doc_id for c in ans.citations]
+    cite = next(c for c in ans.citations if c.doc_id == r.doc_id)
+    assert "380元" in cite.text
+
+    other = service.ask("嘉峪关2026年城乡居民医保一家三口个人一共交多少钱")  # another city: not 兰州's rule
+    assert r.doc_id not in [c.doc_id for c in other.citations]
+
+    kb.remove(r.doc_id)
+    gone = service.ask(question)
+    assert r.doc_id not in [c.doc_id for c in gone.citations]
+    assert gone.calculation is None or gone.calculation.result != 1140
+
+
+def test_a_rule_whose_quote_is_not_in_the_document_is_refused(kb):
+    bad = {**LANZHOU_RULE, "quote": "个人缴费标准为每人每年999元"}
+    with pytest.raises(KnowledgeError) as err:
+        kb.add("lanzhou.txt", LANZHOU, {"rules": [bad]})
+    assert err.value.status == 422 and err.value.code == "rule_quote_missing"
+    with pytest.raises(KnowledgeError) as err:
+        kb.add("lanzhou.txt", LANZHOU, {"rules": [{**LANZHOU_RULE, "kind": "no_such_kind"}]})
+    assert err.value.status == 422 and err.value.code == "bad_rules"
+    assert [d for d in kb.documents()["documents"] if d["origin"] == "upload"] == []  # nothing was added

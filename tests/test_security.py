@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -35,7 +36,14 @@ pytestmark = pytest.mark.slow
 ID_NUMBER, PHONE, CARD = "110101199003071234", "13812345678", "6222020012345678901"
 PII = (ID_NUMBER, PHONE, CARD)
 PII_QUESTION = f"我身份证号{ID_NUMBER},手机{PHONE},社保卡{CARD},医保断缴3个月怎么补缴?"
-ALLOWED_POSTS = {"/api/ask", "/api/search", "/api/calculate"}
+# What anyone may send (a conversation is deleted by whoever knows its unguessable id) …
+PUBLIC_MUTATIONS = {("POST", "/api/ask"), ("POST", "/api/search"), ("POST", "/api/calculate"),
+                    ("POST", "/api/feedback"), ("DELETE", "/api/conversations/{conversation_id}")}
+# … and what only the admin token may (the knowledge base).
+ADMIN_MUTATIONS = {("POST", "/api/documents"), ("PUT", "/api/documents/{doc_id}"),
+                   ("DELETE", "/api/documents/{doc_id}"), ("POST", "/api/faq"), ("POST", "/api/faq/pairs"),
+                   ("POST", "/api/faq/{pair_id}/similar"), ("PUT", "/api/faq/{pair_id}"),
+                   ("DELETE", "/api/faq/{pair_id}")}
 
 
 @pytest.fixture(scope="module")
@@ -255,7 +263,7 @@ def test_cors_is_configurable_from_the_environment(monkeypatch: pytest.MonkeyPat
     assert Settings().cors_origins == []
 
 
-@pytest.mark.parametrize("path", sorted(ALLOWED_POSTS))
+@pytest.mark.parametrize("path", sorted(p for m, p in PUBLIC_MUTATIONS if m == "POST"))
 def test_every_post_route_has_a_body_limit(client: TestClient, test_settings: Settings, path: str) -> None:
     big = b'{"x": "' + b"a" * (test_settings.max_body_bytes + 1) + b'"}'
     r = client.post(path, content=big, headers={"Content-Type": "application/json"})
@@ -342,24 +350,34 @@ def test_security_headers(client: TestClient, path: str) -> None:
 
 # --- nothing changes state ----------------------------------------------------------------------------------
 
-def test_only_ask_search_calculate_accept_post_and_nothing_mutates(app) -> None:
-    posts, mutating = set(), []
-    for route in app.routes:
-        methods = getattr(route, "methods", None) or set()
-        if "POST" in methods:
-            posts.add(route.path)
-        mutating += [f"{m} {route.path}" for m in methods & {"PUT", "PATCH", "DELETE"}]
-    assert posts == ALLOWED_POSTS
-    assert not mutating
+def _mutations(app) -> set[tuple[str, str]]:
+    return {(m, route.path) for route in app.routes
+            for m in (getattr(route, "methods", None) or set()) & {"POST", "PUT", "PATCH", "DELETE"}}
+
+
+def test_anyone_may_only_ask_search_calculate_rate_and_delete_a_known_conversation(app) -> None:
+    public = _mutations(app) - ADMIN_MUTATIONS
+    assert public == PUBLIC_MUTATIONS
     spec = app.openapi()
-    ops = {(p, m.upper()) for p, item in spec["paths"].items() for m in item}
-    assert not {m for _, m in ops} & {"PUT", "PATCH", "DELETE"}, ops
-    assert {p for p, m in ops if m == "POST"} == ALLOWED_POSTS
+    ops = {(m.upper(), p) for p, item in spec["paths"].items() for m in item}
+    assert {o for o in ops if o[0] in ("POST", "PUT", "PATCH", "DELETE")} == PUBLIC_MUTATIONS | ADMIN_MUTATIONS
+
+
+def test_every_other_change_needs_the_admin_token(app, client: TestClient) -> None:
+    assert app.settings.admin_token is None  # the default: the admin API is off
+    for method, path in sorted(_mutations(app) - PUBLIC_MUTATIONS):
+        url = re.sub(r"\{[a-z_]+\}", "000_991f4531c80f9026", path)
+        r = client.request(method, url, json={"question": "x"})
+        assert r.status_code == 403 and r.json()["error"] == "admin_disabled", (method, path, r.status_code)
+    for method, path in [("GET", "/api/insights"), ("GET", "/api/insights.csv"),
+                         ("GET", "/api/conversations/abcdefghijklmnopqrstuvwx")]:
+        r = client.request(method, path)
+        assert r.status_code == 403, (method, path, r.status_code)
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "TRACE"])
-def test_mutating_methods_are_refused_everywhere(client: TestClient, method: str) -> None:
-    for path in ["/", "/api/ask", "/api/search", "/api/calculate", "/api/documents",
-                 "/api/documents/000_991f4531c80f9026", "/api/health", "/static/style.css", "/openapi.json"]:
+def test_mutating_methods_are_refused_everywhere_else(client: TestClient, method: str) -> None:
+    for path in ["/", "/api/ask", "/api/search", "/api/calculate", "/api/feedback", "/api/health",
+                 "/static/style.css", "/openapi.json", "/kb", "/kb/insights"]:
         r = client.request(method, path, json={"question": "x"})
         assert r.status_code in (404, 405), (method, path, r.status_code)

@@ -1,0 +1,59 @@
+"""FAQ pairs as index rows beside article chunks.
+
+A pair (a question, its approved answer, the other ways people ask it) becomes one row per question
+— each its own dense vector and BM25 row, embedded *alone*, because an answer's long text dilutes its
+question's vector (insurance_faq test top-1: 0.81 with "question + answer" documents, 0.97 with the
+questions alone) — plus one row for the answer, so a question that only matches the answer's words
+still finds the pair. The retriever keeps a pair's best row (``qa.retrieve``); the document record of a
+pair holds the answer as its text, so citations index into the answer like into an article.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+FAQ_KIND = "faq"
+QUESTION_ROW, ANSWER_ROW = "faq_q", "faq_a"
+
+
+def pair_questions(pair: dict[str, Any]) -> list[str]:
+    return [pair["question"], *pair.get("similar_questions", [])]
+
+
+def pair_document(pair_id: str, pair: dict[str, Any]) -> dict[str, Any]:
+    """The document record of a pair: its answer is the text that citations point into."""
+    meta = {"kind": FAQ_KIND, "questions": pair_questions(pair), "title": pair["question"]}
+    if pair.get("region"):
+        meta["regions"] = [pair["region"]]
+    if pair.get("insurance_type"):
+        meta["insurance_types"] = [pair["insurance_type"]]
+    if pair.get("source"):
+        meta["source"] = pair["source"]
+    return {"doc_id": pair_id, "title": pair["question"], "text": pair["answer"], "metadata": meta,
+            "source": "faq"}
+
+
+def pair_rows(pair_id: str, pair: dict[str, Any]) -> list[tuple[dict[str, Any], str, str]]:
+    """(chunk record, text to embed, text for BM25) for each of a pair's rows."""
+    answer = pair["answer"]
+    rows = []
+    for i, q in enumerate(pair_questions(pair)):
+        rec = {"doc_id": pair_id, "chunk_id": f"{pair_id}#q{i}", "title": pair["question"], "heading_path": [],
+               "heading": "", "text": answer, "start": 0, "end": len(answer), "kind": QUESTION_ROW, "matched": q}
+        rows.append((rec, q, q))
+    rec = {"doc_id": pair_id, "chunk_id": f"{pair_id}#a", "title": pair["question"], "heading_path": [],
+           "heading": "", "text": answer, "start": 0, "end": len(answer), "kind": ANSWER_ROW,
+           "matched": pair["question"]}
+    rows.append((rec, f"{pair['question']}\n{answer}", f"{pair['question']} {answer}"))
+    return rows
+
+
+def is_faq(chunk: dict[str, Any]) -> bool:
+    return chunk.get("kind") in (QUESTION_ROW, ANSWER_ROW)
+
+
+def row_text(chunk: dict[str, Any]) -> str:
+    """The words a row stands for: a question row its question, any other row its heading and text."""
+    if chunk.get("kind") == QUESTION_ROW:
+        return chunk.get("matched", "")
+    return f"{chunk.get('heading', '')} {chunk['text']}"
