@@ -29,12 +29,15 @@ from starlette.types import Receive, Scope, Send
 
 from ingest.settings import Settings, get_settings
 from qa.calculator import CalcError
+from qa.conversations import ConversationStore, ConversationStoreError, UnknownConversation
 from qa.models import Answer, Calculation
 from qa.normalize import QuestionError
 from qa.service import IndexNotReady, QAService
 
 from . import errors
-from .admin import UPLOAD_PATHS, install_admin
+from .admin import UPLOAD_PATHS, install_admin, install_faq_admin
+from .conversations import install_conversations
+from .insights import install_insights
 from .middleware import BodyLimitMiddleware, with_security_headers
 from .privacy import install_log_masking, mask_pii
 from .schemas import (
@@ -159,9 +162,25 @@ class YibaoApp(FastAPI):
         self.limiter = anyio.CapacityLimiter(self.settings.ask_concurrency)
         if self.service is None:
             self.service = await anyio.to_thread.run_sync(QAService.load, self.settings)
+        if self.service.conversations is None and self.settings.conversations_db is not None:
+            await anyio.to_thread.run_sync(self._open_conversations)
         health = self.service.health()
         log.info("QA service ready: %s documents, %s chunks, model %s",
                  health.get("documents"), health.get("chunks"), health.get("model"))
+
+
+    def _open_conversations(self) -> None:
+        """The shared conversation store; unusable (locked, corrupt, unwritable) → questions answered alone."""
+        try:
+            store = ConversationStore(self.settings.conversations_db)
+            purged = store.purge_if_due(self.settings.retention_days) or 0
+        except ConversationStoreError as exc:
+            log.error("conversations disabled: %s", exc)
+            return
+        if purged:
+            log.info("retention: deleted %d conversations older than %d days", purged, self.settings.retention_days)
+        assert self.service is not None
+        self.service.conversations = store
 
 
 def startup_message(exc: BaseException) -> str:
@@ -218,6 +237,9 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     _install_error_handlers(app)
     _install_routes(app)
     install_admin(app)
+    install_faq_admin(app)
+    install_conversations(app)
+    install_insights(app, STATIC_DIR)
     _install_pages(app)
     return app
 
@@ -267,6 +289,13 @@ async def _run(request: Request, fn, *args):
     return await anyio.to_thread.run_sync(fn, *args, limiter=app.limiter)
 
 
+def _ask(service: QAService, question: str, top_k: int, conversation_id: str | None) -> Answer:
+    """A conversation turn when the service keeps conversations, else a question answered alone."""
+    if service.conversations is None:
+        return service.ask(question, top_k)
+    return service.ask(question, top_k, conversation_id, conversation=True)
+
+
 def _service(request: Request) -> QAService:
     service = request.app.service
     if service is None:
@@ -275,14 +304,20 @@ def _service(request: Request) -> QAService:
 
 
 def _install_routes(app: YibaoApp) -> None:
-    @app.post("/api/ask", response_model=Answer, tags=["问答"], responses=ERROR_RESPONSES,
+    @app.post("/api/ask", response_model=Answer, tags=["问答"],
+              responses={**ERROR_RESPONSES, 404: {"model": errors.ErrorBody,
+                                                  "description": "未知的对话 / unknown conversation_id"}},
               summary="提问 / ask a question")
     async def ask(request: Request, body: Annotated[AskRequest, Body(openapi_examples=ASK_EXAMPLES)]) -> Answer:
         """回答一个关于医保断缴的问题,附带引用;超出范围时 `refused` 为 true。
 
         Answers one question with citations; `refused` is true for questions outside the corpus."""
         service = _service(request)
-        answer: Answer = await _run(request, service.ask, body.question, body.top_k)
+        try:
+            answer: Answer = await _run(request, _ask, service, body.question, body.top_k, body.conversation_id)
+        except UnknownConversation:
+            return errors.error_response(404, "unknown_conversation", "没有这个对话(可能已删除或已过保存期限)",
+                                         "no such conversation (deleted or past the retention period)")
         if app.question_log is not None:
             await anyio.to_thread.run_sync(app.question_log.write, body.question, answer)
         return answer
@@ -347,6 +382,10 @@ def _install_pages(app: YibaoApp) -> None:
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/kb", include_in_schema=False)
+    async def kb_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "kb.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

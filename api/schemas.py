@@ -33,6 +33,9 @@ class AskRequest(_Strict):
         description="用户的问题,去掉首尾空白后 1–500 个字 / the question, 1–500 characters after trimming"
     )
     top_k: TopK = Field(5, description="最多检索的段落数 / passages to retrieve (1–20)")
+    conversation_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{24}$")] | None = Field(
+        None, description="上一轮回答里的对话编号:追问(“那职工医保呢?”)会沿用前面确定的内容;不填则开始新对话 / "
+                          "the conversation this question continues; omit to start one")
 
 
 class SearchRequest(_Strict):

@@ -1,7 +1,7 @@
 """`python -m eval` — the held-out users set (test split reported apart) and the older own set;
 `python -m eval fit` — fit the sentence ranker and the answerability model on train/dev;
 `python -m eval external` — the public benchmarks; `python -m eval fusion-cv` — a held-out check of the
-fusion settings; `python -m eval bench` — performance."""
+fusion settings; `python -m eval bench` — performance; `python -m eval insights` — the knowledge-gap report."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ingest.settings import get_settings
 def own_main(argv: list[str]) -> int:
     from qa.service import IndexNotReady, QAService
 
-    from . import own, report, users
+    from . import dialogues, faq_mix, own, report, users
 
     parser = argparse.ArgumentParser(
         prog="python -m eval",
@@ -25,12 +25,21 @@ def own_main(argv: list[str]) -> int:
     parser.add_argument("--index", type=Path, default=None, help="index folder (default: YIBAO_INDEX_DIR)")
     parser.add_argument("--ablation", action="store_true", help="also run dense-only and BM25-only retrieval")
     parser.add_argument("--no-baseline", action="store_true", help="skip the LangChain recipe on the test split")
+    parser.add_argument("--dialogues", type=Path, default=None,
+                        help="the multi-turn set (default eval/dialogues.jsonl)")
+    parser.add_argument("--no-dialogues", action="store_true", help="skip the multi-turn set")
+    parser.add_argument("--faq", type=Path, default=None,
+                        help="FAQ list mixed into the corpus for the FAQ comparison (default corpus/faq.example.csv)")
+    parser.add_argument("--no-faq-mix", action="store_true", help="skip the FAQ-mixed comparison")
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
     settings = get_settings()
     try:
         questions = own.load(args.questions)
         user_questions = users.load_users(args.users)
+        chats = [] if args.no_dialogues else dialogues.load_dialogues(args.dialogues or dialogues.DIALOGUES_FILE)
+        if not args.no_faq_mix and not (args.faq or faq_mix.DEFAULT_FAQ).is_file():
+            raise ValueError(f"no FAQ list at {args.faq or faq_mix.DEFAULT_FAQ} (--faq PATH or --no-faq-mix)")
         svc = QAService.load(settings, args.index)
     except (ValueError, IndexNotReady) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -89,6 +98,47 @@ def own_main(argv: list[str]) -> int:
     data["users"] = {"splits": {r["split"]: r for r in rows}, "systems": systems, "confusion": conf,
                      "calibration": calib, "test_failures": fails}
 
+    # -- the multi-turn set ----------------------------------------------------------------------
+    dlg_rows: list[dict] = []
+    if chats:
+        turn_records = dialogues.run_dialogues(svc, chats, progress=not args.quiet)
+        for split in users.SPLITS:
+            part = [d for d in chats if d.split == split]
+            recs = [r for r in turn_records if r.dialogue.split == split]
+            dlg_rows.append({"split": split, **dialogues.summarise(recs),
+                             "rewrite_ceiling": dialogues.rewrite_ceiling(svc, part, progress=False)})
+        dlg_metrics = ["dialogues", "followup_turns", "followup_right", "rewrite_ceiling", "fresh_turns",
+                       "fresh_not_inherited", "oos_followup_turns", "oos_followup_refused", "first_turn_right"]
+        dlg_fails = dialogues.failures([r for r in turn_records if r.dialogue.split == "test"])
+        chat_file = (args.dialogues or dialogues.DIALOGUES_FILE).name
+        md += [f"\n## Conversations (`{chat_file}`, {len(chats)} dialogues)\n\n",
+               "Each dialogue through `QAService.ask_turn` (the follow-up rules, without storage). Rules and "
+               "thresholds were chosen on train and dev; **test is only scored**. `rewrite_ceiling`: the follow-up "
+               "turns right when their labelled meaning is asked alone (a perfect rewrite with the same answer "
+               "layer).\n\n", report.table(dlg_rows, ["split", *dlg_metrics]),
+               f"\n### Conversation test failures ({len(dlg_fails)})\n"]
+        for f in dlg_fails:
+            md.append(f"- **{f['id']}** turn {f['turn']} [{f['pattern']} → {f['status']}] {f['question'][:80]} → "
+                      f"understood as “{f['understood_as'][:100]}” (inherited: {', '.join(f['inherited']) or '–'})\n")
+        data["dialogues"] = {"splits": {r["split"]: r for r in dlg_rows}, "test_failures": dlg_fails}
+
+    # -- a FAQ list mixed into the corpus ---------------------------------------------------------
+    mix = None
+    if not args.no_faq_mix and test:
+        mix = faq_mix.compare(svc, [r.question for r in test], args.faq or faq_mix.DEFAULT_FAQ, plain=test,
+                              progress=not args.quiet)
+        md += [f"\n## A FAQ list mixed into the corpus (`{Path(mix.faq_file).name}`, {mix.pairs} pairs; "
+               "test split)\n\n",
+               "The test split asked of the corpus alone and of the corpus plus the FAQ list. Questions answered "
+               "verbatim from a pair and from the articles are reported apart; `same_questions_articles_only` is "
+               "the fair comparison for `with_faq_from_articles`.\n\n",
+               report.table(mix.rows, ["run", "n", *metrics, "faq_source_right", "faq_key_facts"])]
+        for f in mix.faq_answered:
+            md.append(f"- {f['id']} [{f['kind']}] {f['question'][:80]} → pair {f['pair']} "
+                      f"(from {f['source'] or '–'})\n")
+        data["faq_mix"] = {"faq_file": mix.faq_file, "pairs": mix.pairs, "rows": mix.rows,
+                           "faq_answered": mix.faq_answered}
+
     # -- the older own set ---------------------------------------------------------------------
     runs = {"hybrid (ours)": own.run_own(svc, questions, progress=not args.quiet)}
     if args.ablation:
@@ -120,6 +170,12 @@ def own_main(argv: list[str]) -> int:
     print("held-out users set:")
     print(report.table(rows, ["split", "n", *metrics]))
     print(report.table(systems, ["system", *metrics]))
+    if dlg_rows:
+        print("conversations:")
+        print(report.table(dlg_rows, ["split", *dlg_metrics]))
+    if mix is not None:
+        print("FAQ list mixed into the corpus (test split):")
+        print(report.table(mix.rows, ["run", "n", *metrics, "faq_source_right", "faq_key_facts"]))
     print("older own set:")
     print(report.table(own_rows, ["system", *own_metrics]))
     print(f"report: {folder}/report.md")
@@ -140,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         from .fit import main as fit_main
 
         return fit_main(argv[1:])
+    if argv and argv[0] == "insights":
+        from .insights import main as insights_main
+
+        return insights_main(argv[1:])
     if argv and argv[0] == "fusion-cv":
         from .fusion_cv import main as fusion_cv_main
 

@@ -156,12 +156,16 @@ class UserRecord:
     calculated: bool = False
     latency_ms: float | None = None
     confidence: float | None = None
+    faq_pair: str | None = None  # answered verbatim from this FAQ pair
+    faq_source: str | None = None  # …written from this article
 
 
 def record_of(q: UserQuestion, answer: Any, latency_ms: float | None = None) -> UserRecord:
     calc = answer.calculation
+    faq = getattr(answer, "faq", None)
     return UserRecord(q, answer.status, answer.answer, tuple(c.doc_id for c in answer.citations),
-                      calc.result if calc is not None else None, calc is not None, latency_ms, answer.confidence)
+                      calc.result if calc is not None else None, calc is not None, latency_ms, answer.confidence,
+                      faq.pair_id if faq is not None else None, faq.source if faq is not None else None)
 
 
 def run_service(service: Any, questions: list[UserQuestion], *, progress: bool = True) -> list[UserRecord]:

@@ -441,6 +441,17 @@ class ConversationStore:
             self._checkpoint("TRUNCATE")
         return deleted
 
+    def purge_if_due(self, older_than_days: int, every: timedelta = timedelta(days=1)) -> int | None:
+        """``purge`` at most once per ``every`` in this process (a running service purges daily without a
+        scheduler); None when it was not yet due. Several processes may each purge: it is idempotent."""
+        now = _utc(self._clock())
+        with self._lock:
+            last = getattr(self, "_last_purge", None)
+            if last is not None and now - last < every:
+                return None
+            self._last_purge = now
+        return self.purge(older_than_days)
+
     def gaps(self, since: datetime | date | None = None, until: datetime | date | None = None) -> list[GapItem]:
         """Turns asked in [since, until) that were not (fully) answered (no_answer, partial) or were
         rated down, oldest first."""

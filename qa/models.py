@@ -60,6 +60,16 @@ class Calculation(_Frozen):
 Status = Literal["answered", "partial", "no_answer", "out_of_scope"]
 
 
+class FAQMatch(_Frozen):
+    """The FAQ pair whose stored answer is given verbatim, and which of its questions matched."""
+
+    pair_id: str
+    question: str  # the matched question (the main one or a 相似问法)
+    main_question: str
+    similarity: float
+    source: str | None = None  # the article the pair was written from, when the list says so
+
+
 class Answer(_Frozen):
     """One answer. ``status`` grades it; ``refused`` is true exactly for ``no_answer`` and ``out_of_scope``."""
 
@@ -74,6 +84,12 @@ class Answer(_Frozen):
     missing: list[str] = Field(default_factory=list)
     # P(answered) from the answerability model (None when a rule decided: out of scope, a calculation).
     confidence: float | None = None
+    # Set when a FAQ pair matched strongly and its stored answer is the answer.
+    faq: FAQMatch | None = None
+    # In a conversation: its id, this answer's id (for feedback) and what earlier turns supplied.
+    conversation_id: str | None = None
+    answer_id: str | None = None
+    inherited: list[str] = Field(default_factory=list)
     citations: list[Citation] = Field(default_factory=list)
     calculation: Calculation | None = None
     conflict: bool = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ingest.embed import Embedder, ModelError
+from ingest.faq_units import is_faq
 from ingest.regions import gazetteer
 from ingest.settings import Settings, get_settings
 from ingest.store import IndexData, IndexLoadError, load_index
@@ -20,6 +22,8 @@ from ingest.tokenize import warm_up
 from . import calculator
 from .answer import YES_NO_POOL, Composition, compose
 from .calc_answer import CalcAnswer, answer_calculation, foreign_defaults, missing_prompt
+from .conversation import TurnState, resolve, state_of
+from .conversations import ConversationStore, ConversationStoreError, UnknownConversation
 from .decide import (
     ANSWERED,
     NO_ANSWER,
@@ -33,13 +37,13 @@ from .decide import (
 )
 from .lexicon import Lexicon
 from .live import LiveIndex
-from .models import Answer, Calculation, SearchHit
+from .models import Answer, Calculation, Citation, FAQMatch, SearchHit
 from .normalize import Query, normalise_question
 from .rank import UnitRanker
 from .retrieve import HybridRetriever, Scored, to_hit
 from .scope import no_answer_message, partial_lead, partial_tail, refusal_message, unreadable_message
 from .sentences import Unit
-from .understand import Understanding, understand
+from .understand import Understanding, understand, with_text
 
 
 @dataclass(frozen=True)
@@ -47,11 +51,14 @@ class Gathered:
     """What one question led to: a rule's status, a calculation, or evidence for the decision model."""
 
     u: Understanding
-    path: str  # "out_of_scope" / "no_answer" (a rule), "calculation", or "model"
+    path: str  # "out_of_scope" / "no_answer" (a rule), "calculation", "faq", or "model"
     scored: list[Scored] = field(default_factory=list)
     calc: CalcAnswer | None = None
     comp: Composition | None = None
     evidence: Evidence | None = None
+
+
+log = logging.getLogger("yibao.qa")
 
 
 class IndexNotReady(RuntimeError):
@@ -75,6 +82,9 @@ class QAService:
         self.ranker = ranker if ranker is not None else UnitRanker.load()
         self.live = LiveIndex.build(data, embedder, settings)
         self._watch = watch
+        self._broken: Path | None = None  # a version that failed to load (not retried until the link moves)
+        # Set by the API (python -m api) to keep conversations; None answers every question alone.
+        self.conversations: ConversationStore | None = None
         self._refresh_lock = threading.Lock()
 
     # The current version's parts (each request should take ``live`` once and use it throughout).
@@ -137,17 +147,21 @@ class QAService:
                 target = Path(os.path.realpath(self._watch))
             except OSError:
                 return False
-            if target == self.live.data.path:
+            if target == self.live.data.path or target == self._broken:
                 return False
             with self._refresh_lock:
                 if Path(os.path.realpath(self._watch)) == self.live.data.path:
                     return False
                 try:
                     data = load_index(self._watch, reuse=self.live.data)
-                except IndexLoadError:
+                except IndexLoadError as exc:
                     if Path(os.path.realpath(self._watch)) != target:
                         continue  # replaced again while we read it
-                    raise
+                    # A broken version (corrupted on disk, swapped in by hand) is not served: the loaded one
+                    # keeps answering, and the broken one is not read again until the link moves on.
+                    log.error("index %s not loaded, still serving %s: %s", target, self.live.data.path, exc)
+                    self._broken = target
+                    return False
                 _check_model(data, self.embedder, self._watch)
                 self.live = LiveIndex.build(data, self.embedder, self.settings, previous=self.live)
                 return True
@@ -169,13 +183,69 @@ class QAService:
         """The one reading of a question, with this index's vocabulary (typos, pinyin)."""
         return understand(question, (live or self.live).lexicon)
 
-    def ask(self, question: str, top_k: int = 5) -> Answer:
-        """Answer one question from the ``top_k`` best-ranked chunks."""
+    def ask(self, question: str, top_k: int = 5, conversation_id: str | None = None, *,
+            conversation: bool = False) -> Answer:
+        """Answer one question from the ``top_k`` best-ranked chunks.
+
+        With ``conversation_id`` (or ``conversation=True`` to start one) the question is a turn of a
+        conversation kept in ``self.conversations``: a follow-up is completed from what earlier turns
+        established, and the answer carries the conversation's id and its own ``answer_id``. A failing
+        conversation store never fails the answer: the question is then answered alone and the failure
+        logged. An id the store does not know raises ``UnknownConversation``.
+        """
+        if conversation_id is None and not conversation:
+            t0 = time.perf_counter()
+            live = self.current()
+            u = self.understand(question, live)
+            timings = {"understand": round((time.perf_counter() - t0) * 1000, 2)}
+            return self.answer(u, top_k, t0=t0, timings=timings, live=live)
+        return self._ask_in_conversation(question, top_k, conversation_id)
+
+    def ask_turn(self, question: str, previous: TurnState | None, top_k: int = 5) -> tuple[Answer, TurnState]:
+        """One conversation turn without storage: the answer and the state it leaves (evaluation, tests)."""
         t0 = time.perf_counter()
         live = self.current()
-        u = self.understand(question, live)
+        alone = self.understand(question, live)
+        res = resolve(alone, previous)
+        u = alone if res.kind == "fresh" else with_text(alone, res.text, res.inherited, res.calc_text, res.focus)
         timings = {"understand": round((time.perf_counter() - t0) * 1000, 2)}
-        return self.answer(u, top_k, t0=t0, timings=timings, live=live)
+        answer = self.answer(u, top_k, t0=t0, timings=timings, live=live)
+        if res.inherited:
+            answer = answer.model_copy(update={"inherited": list(res.inherited)})
+        if answer.status == OUT_OF_SCOPE and previous is not None:
+            # A question about another domain does not change what the conversation is about:
+            # "那职工医保呢" after "公积金呢" still follows the 医保 question before it.
+            return answer, previous
+        return answer, state_of(u)
+
+    def _ask_in_conversation(self, question: str, top_k: int, conversation_id: str | None) -> Answer:
+        store = self.conversations
+        previous: TurnState | None = None
+        if store is not None:
+            try:
+                if conversation_id is None:
+                    # Retention runs daily in a long-running service, checked when a conversation starts.
+                    purged = store.purge_if_due(self.settings.retention_days)
+                    if purged:
+                        log.info("retention: deleted %d conversations older than %d days", purged,
+                                 self.settings.retention_days)
+                    conversation_id = store.new_conversation()
+                else:
+                    previous = TurnState.from_json(store.last_state(conversation_id))
+            except ConversationStoreError as exc:
+                log.error("conversation store unavailable, answering alone: %s", exc)
+                store = None
+        answer, state = self.ask_turn(question, previous, top_k)
+        answer_id = None
+        if store is not None and conversation_id is not None:
+            try:
+                answer_id = store.add_turn(conversation_id, question=answer.question,
+                                           understood_as=answer.understood_as, status=answer.status,
+                                           cited_docs=[c.doc_id for c in answer.citations],
+                                           timings=answer.timings_ms, state=state.to_json())
+            except (ConversationStoreError, UnknownConversation) as exc:
+                log.error("turn not stored: %s", exc)
+        return answer.model_copy(update={"conversation_id": conversation_id, "answer_id": answer_id})
 
     def gather(self, u: Understanding, top_k: int = 5, timings: dict[str, float] | None = None,
                live: LiveIndex | None = None) -> Gathered:
@@ -188,8 +258,11 @@ class QAService:
         t = time.perf_counter()
         scored = live.retriever.search(u, max(top_k, YES_NO_POOL))
         timings["retrieve"] = round((time.perf_counter() - t) * 1000, 2)
+        # A maintained FAQ pair that matches strongly is the approved answer, even to a numeric question.
+        if scored and is_faq(scored[0].chunk) and scored[0].faq_dense >= self.settings.faq_match:
+            return Gathered(u, "faq", scored)
         t = time.perf_counter()
-        calc = answer_calculation(u, live.data)
+        calc = answer_calculation(u, live.data, live.rules)
         if calc is not None:
             timings["calculate"] = round((time.perf_counter() - t) * 1000, 2)
             return Gathered(u, "calculation", scored, calc=calc)
@@ -219,6 +292,8 @@ class QAService:
             return done(NO_ANSWER, unreadable_message())
         if g.calc is not None:
             return self._calculated(u, g.calc, done, live)
+        if g.path == "faq":
+            return self._faq_answer(g.scored[0], done, live)
         comp, evidence = g.comp, g.evidence
         assert evidence is not None
         verdict = self.decision.decide(u, evidence)
@@ -234,7 +309,7 @@ class QAService:
         return done(NO_ANSWER, no_answer_message(), confidence=confidence)
 
     def _calculated(self, u: Understanding, calc: CalcAnswer, done, live: LiveIndex) -> Answer:
-        borrowed = foreign_defaults(u, live.data)
+        borrowed = foreign_defaults(u, live.data, live.rules)
         if borrowed:
             # The calculation would fill in another region's standard for the asked one.
             missing = [f"{'、'.join(u.regions)}的标准"]
@@ -242,6 +317,19 @@ class QAService:
             return done(PARTIAL, text, citations=calc.citations, calculation=calc.calculation, missing=missing)
         return done(ANSWERED, calc.text, citations=calc.citations, calculation=calc.calculation,
                     conflict=calc.conflict)
+
+    def _faq_answer(self, top: Scored, done, live: LiveIndex) -> Answer:
+        """A FAQ pair that matched strongly: its approved answer, verbatim, cited as the pair."""
+        pair_id = top.chunk["doc_id"]
+        doc = live.data.documents[pair_id]
+        meta = doc.get("metadata", {})
+        answer = doc["text"]
+        citation = Citation(n=1, doc_id=pair_id, title=doc["title"], chunk_id=f"{pair_id}#a", text=answer, start=0,
+                            end=len(answer), score=round(top.score, 6), highlights=[(0, len(answer))],
+                            region=list(meta.get("regions", [])), date=meta.get("date"))
+        match = FAQMatch(pair_id=pair_id, question=top.faq_question or doc["title"], main_question=doc["title"],
+                         similarity=round(top.faq_dense, 4), source=meta.get("source"))
+        return done(ANSWERED, f"{answer}[1]", citations=[citation], faq=match)
 
     def _partial_text(self, u: Understanding, evidence: Evidence, comp: Composition) -> str:
         return partial_lead(list(evidence.missing), list(evidence.other_regions)) + comp.text + partial_tail()

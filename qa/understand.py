@@ -67,6 +67,8 @@ class Understanding(Query):
 
     # The question sentence of a long story (``text`` itself for short questions).
     focus: str = ""
+    # ``text`` with Chinese numerals as written, for the calculator ("一天万分之三" is a rate, not 1 day).
+    calc_text: str = ""
     qtype: str = "what"
     yes_no: bool = False
     years: tuple[int, ...] = ()
@@ -195,12 +197,12 @@ def understand(question: str, lexicon: Lexicon | None = None, today: date | None
 
 
 def understanding_of(original: str, full: str, *, calc_text: str | None = None, today: date | None = None,
-                     **flags) -> Understanding:
+                     focus: str | None = None, **flags) -> Understanding:
     """The understanding of an already-read text (used again by conversations for a rewritten turn)."""
     from ingest.tokenize import canonical
 
     text = full
-    focus = focus_of(full)
+    focus = focus_of(focus or full)
     calc = detect(calc_text or full, today=today or date.today())
     scope_topic = out_of_scope_topic(text) or (calc.scope_topic if calc is not None and calc.out_of_scope else None)
     notes = []
@@ -214,6 +216,7 @@ def understanding_of(original: str, full: str, *, calc_text: str | None = None, 
         original=original,
         text=text,
         focus=focus,
+        calc_text=calc_text or full,
         regions=detect_regions(full),
         insurance_types=detect_insurance_types(canonical(full)),
         qtype=qtype,
@@ -230,8 +233,11 @@ def understanding_of(original: str, full: str, *, calc_text: str | None = None, 
     )
 
 
-def with_text(u: Understanding, text: str, inherited: tuple[str, ...]) -> Understanding:
-    """``u`` re-read from a rewritten ``text`` (a follow-up completed from earlier turns)."""
-    fresh = understanding_of(u.original, text, ignored_instructions=u.ignored_instructions, pinyin=u.pinyin,
-                             unreadable=u.unreadable)
+def with_text(u: Understanding, text: str, inherited: tuple[str, ...], calc_text: str | None = None,
+              focus: str | None = None) -> Understanding:
+    """``u`` re-read from a rewritten ``text`` (a follow-up completed from earlier turns); the calculator
+    reads ``calc_text`` and the answer is chosen for ``focus`` when given, else the whole text."""
+    fresh = understanding_of(u.original, numerals_to_digits(text), calc_text=calc_text or text,
+                             focus=numerals_to_digits(focus) if focus else None,
+                             ignored_instructions=u.ignored_instructions, pinyin=u.pinyin, unreadable=u.unreadable)
     return replace(fresh, inherited=inherited, notes=u.notes)

@@ -15,7 +15,8 @@ RAW = CORPUS / "raw"
 @pytest.fixture(scope="session")
 def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     base = tmp_path_factory.mktemp("yibao")
-    return Settings(index_dir=base / "index", cache_dir=base / "cache", corpus_dir=CORPUS)
+    return Settings(index_dir=base / "index", cache_dir=base / "cache", corpus_dir=CORPUS, kb_dir=base / "kb",
+                    conversations_db=base / "conversations.sqlite")
 
 
 @pytest.fixture(scope="session")

@@ -443,6 +443,18 @@ def test_purge_by_last_update(store: ConversationStore, clock: Clock) -> None:
     assert table_rows(store.path, "SELECT count(*) FROM turns") == [(0,)]
 
 
+def test_purge_if_due_runs_once_a_day(store: ConversationStore, clock: Clock) -> None:
+    cid = store.new_conversation()
+    add(store, cid, "每日清理甲")
+    assert store.purge_if_due(30) == 0  # the first call purges (nothing is old yet)
+    clock.advance(hours=12)
+    assert store.purge_if_due(30) is None  # not due: less than a day since the last purge
+    clock.advance(days=31)
+    assert store.purge_if_due(30) == 1  # due again: the 31-day-old conversation goes
+    assert not store.exists(cid)
+    assert store.purge_if_due(30) is None
+
+
 # --- reports ----------------------------------------------------------------------------------------------
 
 def test_gaps_and_volume(store: ConversationStore, clock: Clock) -> None:

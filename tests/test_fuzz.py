@@ -379,6 +379,12 @@ def test_api_still_serves_after_the_barrage(client: TestClient) -> None:
 OPERATIONS = [
     ("/api/ask", "POST"), ("/api/search", "POST"), ("/api/calculate", "POST"), ("/api/calculate/kinds", "GET"),
     ("/api/documents", "GET"), ("/api/documents/{doc_id}", "GET"), ("/api/health", "GET"),
+    # the knowledge-base admin API (403 here: no admin token is configured), FAQ pairs, conversations
+    ("/api/documents", "POST"), ("/api/documents/{doc_id}", "PUT"), ("/api/documents/{doc_id}", "DELETE"),
+    ("/api/faq", "GET"), ("/api/faq", "POST"), ("/api/faq/pairs", "POST"), ("/api/faq/{pair_id}/similar", "POST"),
+    ("/api/faq/{pair_id}", "PUT"), ("/api/faq/{pair_id}", "DELETE"), ("/api/feedback", "POST"),
+    ("/api/conversations/{conversation_id}", "GET"), ("/api/conversations/{conversation_id}", "DELETE"),
+    ("/api/insights", "GET"), ("/api/insights.csv", "GET"),
 ]
 CHECKS = [schemathesis.checks.not_a_server_error, schemathesis.checks.status_code_conformance,
           schemathesis.checks.content_type_conformance, schemathesis.checks.response_schema_conformance,

@@ -20,7 +20,19 @@
   var panelFull = document.getElementById("panel-full");
   var panelClose = document.getElementById("panel-close");
 
+  var CONVERSATION_KEY = "yibao-conversation-id";
+  var ID_PATTERN = /^[A-Za-z0-9_-]{24}$/;
+  var COMMENT_MAX = 500;
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var THUMB_UP = "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 " +
+    "7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z";
+  var THUMB_DOWN = "M15 3H6c-.83 0-1.54.5-1.84 1.22l-3.02 7.05c-.09.23-.14.47-.14.73v2c0 1.1.9 2 2 2h6.31l-.95 " +
+    "4.57-.03.32c0 .41.17.79.44 1.06L9.83 23l6.59-6.59c.36-.36.58-.86.58-1.41V5c0-1.1-.9-2-2-2zm4 0v12h4V3h-4z";
+
   var busy = false;
+  // The current conversation (kept for this tab only); a follow-up question is read with its earlier turns.
+  var conversationId = readConversation();
+  var generation = 0; // bumped by 重新开始, so an answer still on its way cannot bring the old id back
   var calcKinds = null; // kind -> schema, for input labels; optional
   var openCitation = null;
   var activeButton = null;
@@ -35,6 +47,19 @@
   }
   function clear(node) {
     while (node.firstChild) node.removeChild(node.firstChild);
+  }
+  function icon(path) {
+    var svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "16");
+    svg.setAttribute("height", "16");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var shape = document.createElementNS(SVG_NS, "path");
+    shape.setAttribute("d", path);
+    shape.setAttribute("fill", "currentColor");
+    svg.appendChild(shape);
+    return svg;
   }
   function scrollToBottom() {
     window.requestAnimationFrame(function () {
@@ -64,7 +89,7 @@
       if (!response.ok) {
         var message = data && typeof data.message === "string" ? data.message
           : "服务暂时不可用(HTTP " + response.status + "),请稍后再试。";
-        throw { status: response.status, message: message };
+        throw { status: response.status, message: message, code: data && data.error };
       }
       if (data === null) throw { status: response.status, message: "服务器返回了无法识别的内容。 / Unexpected response." };
       return data;
@@ -72,6 +97,56 @@
   }
 
   getJSON("/api/calculate/kinds").then(function (kinds) { calcKinds = kinds; }, function () { calcKinds = null; });
+
+  // ---- conversation id (sessionStorage: this tab only) -----------------------------------------
+  function readConversation() {
+    var id = null;
+    try { id = window.sessionStorage.getItem(CONVERSATION_KEY); } catch (e) { id = null; }
+    return id && ID_PATTERN.test(id) ? id : null;
+  }
+  function saveConversation(id) {
+    conversationId = id && ID_PATTERN.test(id) ? id : null;
+    try {
+      if (conversationId) window.sessionStorage.setItem(CONVERSATION_KEY, conversationId);
+      else window.sessionStorage.removeItem(CONVERSATION_KEY);
+    } catch (e) { /* storage disabled: the id lives in this page only */ }
+  }
+
+  // 重新开始: forget the conversation; the next question is answered on its own.
+  function restartConversation() {
+    generation += 1;
+    saveConversation(null);
+    var resume = document.getElementById("resume");
+    if (resume) resume.remove();
+    addSystemNote("已开始新的对话:接下来的问题会单独回答,不再参考前面的问题。");
+    scrollToBottom();
+    input.focus({ preventScroll: true });
+  }
+
+  function restartButton() {
+    var button = el("button", "restart", "重新开始");
+    button.type = "button";
+    button.title = "开始新的对话:下一个问题不再参考前面的问题";
+    button.addEventListener("click", restartConversation);
+    return button;
+  }
+
+  function addSystemNote(text) {
+    var li = el("li", "msg system");
+    li.setAttribute("role", "status");
+    li.appendChild(el("span", "system-note", text));
+    messages.appendChild(li);
+    return li;
+  }
+
+  // A tab that already has a conversation (page reloaded): say that questions continue it.
+  if (conversationId) {
+    var resume = el("p", "resume");
+    resume.id = "resume";
+    resume.appendChild(el("span", "", "本页有进行中的对话,新问题会接着前面的问题回答。"));
+    resume.appendChild(restartButton());
+    welcome.appendChild(resume);
+  }
 
   // ---- conversation -----------------------------------------------------------------------------
   function addUserMessage(text) {
@@ -261,7 +336,160 @@
     return box;
   }
 
-  function showAnswer(answer) {
+  // ---- what the answer was read as, FAQ match, feedback -------------------------------------------
+  // Compared without spaces, punctuation and full-/half-width differences: "断缴?" and "断缴?" are the same.
+  function squash(text) {
+    var s = String(text || "");
+    if (s.normalize) s = s.normalize("NFKC");
+    return s.replace(/[\s?!.,;:、。?!,;:"'“”‘’()()]+/g, "").toLowerCase();
+  }
+
+  function understoodLine(answer, typed) {
+    var understood = typeof answer.understood_as === "string" ? answer.understood_as.trim() : "";
+    if (!understood) return null;
+    var inherited = Array.isArray(answer.inherited) && answer.inherited.length > 0;
+    if (!inherited && squash(understood) === squash(typed)) return null;
+    var line = el("div", "understood");
+    var text = el("p", "understood-text");
+    text.appendChild(el("span", "understood-label", "理解为:"));
+    text.appendChild(el("span", "understood-as", understood));
+    line.appendChild(text);
+    if (inherited) {
+      text.appendChild(el("span", "understood-note", "(结合了前面的问题)"));
+      line.appendChild(restartButton());
+    }
+    return line;
+  }
+
+  function faqLine(faq) {
+    var line = el("p", "faq-match");
+    line.appendChild(el("span", "faq-label", "匹配的常见问题:"));
+    line.appendChild(el("span", "faq-question", faq.question || faq.main_question || ""));
+    return line;
+  }
+
+  function feedbackErrorMessage(err) {
+    if (err && err.network) return "网络连接失败,评价没有发出,请稍后再试。";
+    if (err && err.status === 404) return "这个回答的记录已不存在,无法评价。";
+    if (err && err.status === 503) return "评价暂时无法保存,请稍后再试。";
+    if (err && err.status === 422) return "评价没有发出:说明最多 500 字。";
+    return "评价没有发出,请稍后再试。";
+  }
+
+  function renderFeedback(answerId) {
+    var box = el("div", "feedback");
+    var row = el("div", "feedback-row");
+    row.appendChild(el("span", "feedback-ask", "这个回答有帮助吗?"));
+    var up = el("button", "fb fb-up");
+    up.type = "button";
+    up.appendChild(icon(THUMB_UP));
+    up.appendChild(el("span", "fb-label", "有帮助"));
+    up.setAttribute("aria-pressed", "false");
+    up.title = "👍 有帮助";
+    var down = el("button", "fb fb-down");
+    down.type = "button";
+    down.appendChild(icon(THUMB_DOWN));
+    down.appendChild(el("span", "fb-label", "没帮助"));
+    down.setAttribute("aria-pressed", "false");
+    down.title = "👎 没帮助";
+    var status = el("span", "feedback-status");
+    status.setAttribute("role", "status");
+    row.appendChild(up);
+    row.appendChild(down);
+    row.appendChild(status);
+    box.appendChild(row);
+
+    // 👎: a short optional comment first
+    var comment = el("form", "feedback-comment");
+    comment.hidden = true;
+    comment.setAttribute("novalidate", "");
+    var label = el("label", "feedback-comment-label", "哪里不满意?(可选,最多 500 字,请勿填写个人信息)");
+    var area = el("textarea", "feedback-text");
+    area.rows = 2;
+    area.maxLength = COMMENT_MAX;
+    area.id = "fb-" + answerId;
+    label.htmlFor = area.id;
+    var actions = el("div", "feedback-actions");
+    var count = el("span", "feedback-counter", "0/" + COMMENT_MAX);
+    count.setAttribute("aria-hidden", "true");
+    var skip = el("button", "fb-skip", "跳过");
+    skip.type = "button";
+    var submit = el("button", "fb-send", "发送");
+    submit.type = "submit";
+    actions.appendChild(count);
+    actions.appendChild(skip);
+    actions.appendChild(submit);
+    comment.appendChild(label);
+    comment.appendChild(area);
+    comment.appendChild(actions);
+    box.appendChild(comment);
+
+    var sending = false;
+    function setEnabled(on) {
+      up.disabled = !on;
+      down.disabled = !on;
+      area.disabled = !on;
+      skip.disabled = !on;
+      submit.disabled = !on;
+    }
+    function rate(rating, text) {
+      if (sending) return;
+      sending = true;
+      setEnabled(false);
+      status.className = "feedback-status";
+      status.textContent = "正在发送…";
+      var body = { answer_id: answerId, rating: rating };
+      if (text) body.comment = text;
+      postJSON("/api/feedback", body).then(function () {
+        comment.hidden = true;
+        (rating === "up" ? up : down).classList.add("chosen");
+        (rating === "up" ? up : down).setAttribute("aria-pressed", "true");
+        box.classList.add("done");
+        box.dataset.rating = rating;
+        status.className = "feedback-status ok";
+        status.textContent = rating === "up" ? "谢谢,已记录您的评价。" : "谢谢反馈,我们会据此改进。";
+      }, function (err) {
+        sending = false;
+        setEnabled(true);
+        status.className = "feedback-status failed";
+        status.textContent = feedbackErrorMessage(err);
+      });
+    }
+    up.addEventListener("click", function () { comment.hidden = true; rate("up"); });
+    down.addEventListener("click", function () {
+      if (!comment.hidden) { area.focus(); return; }
+      comment.hidden = false;
+      down.classList.add("pending");
+      status.textContent = "";
+      area.focus({ preventScroll: true });
+      comment.scrollIntoView({ block: "nearest" });
+    });
+    area.addEventListener("input", function () {
+      count.textContent = area.value.length + "/" + COMMENT_MAX;
+    });
+    comment.addEventListener("submit", function (event) {
+      event.preventDefault();
+      rate("down", area.value.trim().slice(0, COMMENT_MAX));
+    });
+    skip.addEventListener("click", function () { rate("down"); });
+    return box;
+  }
+
+  // The parts every answer card gets after its text.
+  function addAnswerExtras(card, answer, typed) {
+    var understood = understoodLine(answer, typed);
+    if (understood) card.insertBefore(understood, card.querySelector(".answer-text").nextSibling);
+    if (answer.faq) {
+      card.querySelector(".card-head").appendChild(el("span", "badge badge-faq", "常见问题"));
+      card.insertBefore(faqLine(answer.faq), card.querySelector(".answer-text"));
+    }
+    if (answer.answer_id) {
+      card.dataset.answerId = answer.answer_id;
+      card.appendChild(renderFeedback(answer.answer_id));
+    }
+  }
+
+  function showAnswer(answer, typed) {
     var citations = Array.isArray(answer.citations) ? answer.citations : [];
     var byNumber = {};
     citations.forEach(function (c) { byNumber[String(c.n)] = c; });
@@ -278,6 +506,7 @@
       nh.appendChild(el("span", "notice-icon", status === "no_answer" ? "?" : "i"));
       nh.appendChild(el("span", "who", status === "no_answer" ? "资料中没有答案" : "不在服务范围内"));
       notice.appendChild(el("p", "answer-text", answer.answer));
+      addAnswerExtras(notice, answer, typed);
       return notice;
     }
 
@@ -301,6 +530,7 @@
     if (answer.timings_ms && typeof answer.timings_ms.total === "number") {
       card.appendChild(el("div", "meta-line", "用时 " + (answer.timings_ms.total / 1000).toFixed(2) + " 秒 · 仅供参考,以当地医保部门规定为准"));
     }
+    addAnswerExtras(card, answer, typed);
     return card;
   }
 
@@ -308,6 +538,28 @@
     busy = value;
     sendButton.disabled = value;
     Array.prototype.forEach.call(document.querySelectorAll(".example"), function (b) { b.disabled = value; });
+  }
+
+  // One question in the current conversation. A conversation the server no longer knows (deleted, past
+  // the retention period) → a new conversation, and the question is sent once more without the id.
+  function ask(question) {
+    var gen = generation;
+    var body = { question: question };
+    if (conversationId) body.conversation_id = conversationId;
+    return postJSON("/api/ask", body).then(function (answer) {
+      return { answer: answer, restarted: false };
+    }, function (err) {
+      if (!(err && err.status === 404 && err.code === "unknown_conversation" && body.conversation_id)) throw err;
+      if (conversationId === body.conversation_id) saveConversation(null);
+      return postJSON("/api/ask", { question: question }).then(function (answer) {
+        return { answer: answer, restarted: true };
+      });
+    }).then(function (result) {
+      if (gen === generation && result.answer && result.answer.conversation_id) {
+        saveConversation(result.answer.conversation_id);
+      }
+      return result;
+    });
   }
 
   function send(question, options) {
@@ -318,9 +570,10 @@
     var loading = showLoading();
     setBusy(true);
     scrollToBottom();
-    postJSON("/api/ask", { question: question }).then(function (answer) {
+    ask(question).then(function (result) {
       loading.remove();
-      showAnswer(answer);
+      if (result.restarted) addSystemNote("之前的对话已失效(可能已删除或超过保存期限),已开始新的对话。");
+      showAnswer(result.answer, question);
     }, function (err) {
       loading.remove();
       showError(question, err);
