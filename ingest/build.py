@@ -20,7 +20,7 @@ from .cache import EmbeddingCache, text_key
 from .chunk import HEADING_SEP, Chunk, chunk_document
 from .corpus import CorpusError, Document, load_corpus
 from .embed import Embedder
-from .faq_units import pair_document, pair_rows
+from .faq_units import is_faq, pair_document, pair_rows
 from .rules import load_rules, verify
 from .segment import CATALOG
 from .settings import Settings, get_settings
@@ -222,8 +222,12 @@ def build_index(
     dense, dense_kind = store.build_dense_index(vectors, settings.ann_threshold)
     faiss.write_index(dense, str(staging / store.DENSE))
 
+    # bm25s indexes the article rows (they come first); FAQ rows are scored at query time with the
+    # articles' word statistics (qa.retrieve), so adding a FAQ list never changes how articles rank.
+    # An index of FAQ pairs only (the public FAQ benchmark) indexes them all.
+    n_articles = sum(1 for r in rows.records if not is_faq(r)) or len(rows.records)
     retriever = bm25s.BM25()
-    bm25_tokens = [tokenize(t) for t in rows.bm25_texts]
+    bm25_tokens = [tokenize(t) for t in rows.bm25_texts[:n_articles]]
     retriever.index(bm25_tokens, show_progress=False)
     retriever.save(str(staging / store.BM25_DIR), show_progress=False)
 
@@ -241,6 +245,7 @@ def build_index(
         "kb_version": str(catalog["version"]),
         # BM25 statistics a later change's delta is scored with (ingest.segment).
         "bm25_avg_len": sum(map(len, bm25_tokens)) / max(1, len(bm25_tokens)),
+        "bm25_rows": n_articles,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     store.publish(index_dir, staging, manifest)

@@ -40,12 +40,20 @@ def pair_rows(pair_id: str, pair: dict[str, Any]) -> list[tuple[dict[str, Any], 
     for i, q in enumerate(pair_questions(pair)):
         rec = {"doc_id": pair_id, "chunk_id": f"{pair_id}#q{i}", "title": pair["question"], "heading_path": [],
                "heading": "", "text": answer, "start": 0, "end": len(answer), "kind": QUESTION_ROW, "matched": q}
-        rows.append((rec, q, q))
+        rows.append((rec, q, bm25_row_text(rec)))
     rec = {"doc_id": pair_id, "chunk_id": f"{pair_id}#a", "title": pair["question"], "heading_path": [],
            "heading": "", "text": answer, "start": 0, "end": len(answer), "kind": ANSWER_ROW,
            "matched": pair["question"]}
-    rows.append((rec, f"{pair['question']}\n{answer}", f"{pair['question']} {answer}"))
+    rows.append((rec, f"{pair['question']}\n{answer}", bm25_row_text(rec)))
     return rows
+
+
+def bm25_row_text(rec: dict[str, Any]) -> str:
+    """The text BM25 indexes for a pair's row: a question row its question, the answer row the main
+    question and the answer (the index keeps the records, so the words can be recomputed at load)."""
+    if rec.get("kind") == QUESTION_ROW:
+        return rec.get("matched", "")
+    return f"{rec.get('title', '')} {rec['text']}"
 
 
 def is_faq(chunk: dict[str, Any]) -> bool:

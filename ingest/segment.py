@@ -57,25 +57,30 @@ class DeltaBM25:
 
     def __init__(self, tokens: list[list[str]], stats: BM25Stats):
         self.stats = stats
-        self.counts = [Counter(t) for t in tokens]
         self.lengths = [len(t) for t in tokens]
-        own_df = Counter(tok for t in tokens for tok in set(t))
+        # token → [(row, term frequency)]: scoring touches only the rows that hold a query word
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        for i, t in enumerate(tokens):
+            for tok, tf in Counter(t).items():
+                self.postings.setdefault(tok, []).append((i, tf))
         n = stats.n_docs + len(tokens)
-        self.idf = {tok: math.log(1 + (n - (stats.df.get(tok, 0) + d) + 0.5) / (stats.df.get(tok, 0) + d + 0.5))
-                    for tok, d in own_df.items()}
+        self.idf = {tok: math.log(1 + (n - (stats.df.get(tok, 0) + len(p)) + 0.5) /
+                                  (stats.df.get(tok, 0) + len(p) + 0.5))
+                    for tok, p in self.postings.items()}
+
+    def __len__(self) -> int:
+        return len(self.lengths)
 
     def retrieve(self, query: list[str], k: int) -> list[tuple[int, float]]:
-        out = []
+        scores: dict[int, float] = {}
         avg = self.stats.avg_len
-        for i, (counts, length) in enumerate(zip(self.counts, self.lengths)):
-            s = 0.0
-            for tok in query:
-                tf = counts.get(tok)
-                if tf:
-                    s += self.idf[tok] * tf / (K1 * (1 - B + B * length / avg) + tf)
-            if s > 0:
-                out.append((i, s))
-        out.sort(key=lambda x: -x[1])
+        for tok in query:
+            idf = self.idf.get(tok)
+            if idf is None:
+                continue
+            for i, tf in self.postings[tok]:
+                scores[i] = scores.get(i, 0.0) + idf * tf / (K1 * (1 - B + B * self.lengths[i] / avg) + tf)
+        out = sorted(((i, s) for i, s in scores.items() if s > 0), key=lambda x: (-x[1], x[0]))
         return out[:k]
 
 

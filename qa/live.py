@@ -55,7 +55,8 @@ class LiveIndex:
             weights = TermWeights(data.chunks)
             lexicon = Lexicon(weights.df)
             unit_vectors = UnitVectors(embedder.encode, data.chunks)
-        retriever = HybridRetriever(data, embedder, settings, terms=weights)
+        retriever = HybridRetriever(data, embedder, settings, terms=weights,
+                                    faq_bm25=previous.retriever.faq_bm25 if same_base and previous else None)
         counts: dict[str, int] = {}
         doc_chunks: dict[str, list[int]] = {}
         for i, c in enumerate(data.chunks):

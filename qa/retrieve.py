@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ingest.embed import Embedder
-from ingest.faq_units import QUESTION_ROW, is_faq
+from ingest.faq_units import QUESTION_ROW, bm25_row_text, is_faq
 from ingest.segment import DeltaBM25
 from ingest.settings import Settings
 from ingest.store import IndexData
@@ -72,8 +72,10 @@ class _LRU:
 
 
 class HybridRetriever:
-    def __init__(self, data: IndexData, embedder: Embedder, settings: Settings, terms: TermWeights | None = None):
-        """``terms`` lets variants over one index share the word weights (tokenising every chunk is slow)."""
+    def __init__(self, data: IndexData, embedder: Embedder, settings: Settings, terms: TermWeights | None = None,
+                 faq_bm25: DeltaBM25 | None = None):
+        """``terms`` (and ``faq_bm25``) let variants over one index, and the versions of one base, share
+        what is slow to build: the word weights and the base's FAQ-row scorer."""
         self.data, self.embedder, self.settings = data, embedder, settings
         self.chunks = data.chunks
         self.terms = terms if terms is not None else TermWeights(data.chunks)
@@ -90,6 +92,15 @@ class HybridRetriever:
         self.delta_bm25 = DeltaBM25(self.delta.tokens, data.bm25_stats()) if self.delta is not None else None
         self.dead = data.dead
         self._expired: tuple[date | None, frozenset[str]] = (None, frozenset())
+        # FAQ rows, left out when answers are composed from the articles alone (``articles_only``).
+        self.faq_rows = frozenset(i for i, c in enumerate(self.chunks) if is_faq(c))
+        # The base's BM25 index holds its first ``n_bm25`` rows (the articles); its FAQ rows after them are
+        # scored here with the articles' statistics (ingest.build), so they never change an article's score.
+        self.n_bm25 = int((data.base or data).manifest.get("bm25_rows", self.n_base))
+        if faq_bm25 is None and self.n_bm25 < self.n_base:
+            faq_bm25 = DeltaBM25([tokenize(bm25_row_text(c)) for c in self.chunks[self.n_bm25:self.n_base]],
+                                 data.bm25_stats())
+        self.faq_bm25 = faq_bm25 if self.n_bm25 < self.n_base else None
 
     def expired_docs(self) -> frozenset[str]:
         """Documents past their ``expires`` date are not used for answers (checked once a day)."""
@@ -100,11 +111,13 @@ class HybridRetriever:
             self._expired = (today, gone)
         return self._expired[1]
 
-    def _live(self, hits: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
+    def _live(self, hits: list[tuple[int, float]], k: int, articles_only: bool = False) -> list[tuple[int, float]]:
         expired = self.expired_docs()
-        if not self.dead and not expired:
+        skip_faq = articles_only and bool(self.faq_rows)
+        if not self.dead and not expired and not skip_faq:
             return hits[:k]
-        return [(i, s) for i, s in hits if i not in self.dead and self.chunks[i]["doc_id"] not in expired][:k]
+        return [(i, s) for i, s in hits if i not in self.dead and self.chunks[i]["doc_id"] not in expired
+                and not (skip_faq and i in self.faq_rows)][:k]
 
     # -- the two sides -------------------------------------------------------------------
     def embed_query(self, text: str) -> np.ndarray:
@@ -114,41 +127,47 @@ class HybridRetriever:
             self._query_cache.put(text, vec)
         return vec
 
-    def _extra(self) -> int:
-        """How many more base hits to ask for, so that skipping dead or expired chunks still leaves k."""
-        return min(len(self.dead) + 8 * len(self.expired_docs()), 2000)
+    def _extra(self, articles_only: bool = False) -> int:
+        """How many more base hits to ask for, so that skipping dead or expired chunks (and FAQ rows)
+        still leaves k."""
+        extra = min(len(self.dead) + 8 * len(self.expired_docs()), 2000)
+        return extra + (len(self.faq_rows) if articles_only else 0)
 
-    def dense(self, text: str, k: int) -> list[tuple[int, float]]:
+    def dense(self, text: str, k: int, articles_only: bool = False) -> list[tuple[int, float]]:
         if k <= 0:
             return []
         qv = self.embed_query(text)[None, :]
         hits: list[tuple[int, float]] = []
-        kb = min(k + self._extra(), self.n_base)
+        kb = min(k + self._extra(articles_only), self.n_base)
         if kb > 0:
             scores, ids = self.data.dense.search(qv, kb)
             hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
         if self.delta is not None:
-            kd = min(k, self.delta.dense.ntotal)
+            kd = min(k + (len(self.faq_rows) if articles_only else 0), self.delta.dense.ntotal)
             scores, ids = self.delta.dense.search(qv, kd)
             hits += [(self.n_base + int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
             hits.sort(key=lambda x: -x[1])
-        return self._live(hits, k)
+        return self._live(hits, k, articles_only)
 
-    def bm25(self, text: str, k: int) -> list[tuple[int, float]]:
+    def bm25(self, text: str, k: int, articles_only: bool = False) -> list[tuple[int, float]]:
         all_tokens = tokenize(text)
         tokens = [t for t in all_tokens if t in self._vocab]
         if k <= 0:
             return []
         hits: list[tuple[int, float]] = []
-        kb = min(k + self._extra(), self.n_base)
+        kb = min(k + self._extra(articles_only), self.n_bm25)
         if tokens and kb > 0:
             # n_threads=0: score in this thread (bm25s starts a ThreadPoolExecutor per call for any n_threads > 0)
             ids, scores = self.data.bm25.retrieve([tokens], k=kb, show_progress=False, n_threads=0)
             hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
-        if self.delta_bm25 is not None:
-            hits += [(self.n_base + i, s) for i, s in self.delta_bm25.retrieve(all_tokens, k)]
+        if self.faq_bm25 is not None and not articles_only:
+            hits += [(self.n_bm25 + i, s) for i, s in self.faq_bm25.retrieve(all_tokens, k + self._extra())]
             hits.sort(key=lambda x: -x[1])
-        return self._live(hits, k)
+        if self.delta_bm25 is not None:
+            kd = k + (len(self.faq_rows) if articles_only else 0)
+            hits += [(self.n_base + i, s) for i, s in self.delta_bm25.retrieve(all_tokens, kd)]
+            hits.sort(key=lambda x: -x[1])
+        return self._live(hits, k, articles_only)
 
     # -- fusion -----------------------------------------------------------------------------
     def bm25_weight_for(self, query_terms: set[str], sparse: list[tuple[int, float]]) -> float:
@@ -213,9 +232,12 @@ class HybridRetriever:
                 factor += TYPE_MATCH_BOOST
         return factor
 
-    def search(self, query: Query, top_k: int) -> list[Scored]:
+    def search(self, query: Query, top_k: int, articles_only: bool = False) -> list[Scored]:
+        """The ``top_k`` best chunks and FAQ pairs; with ``articles_only`` the FAQ rows are left out
+        before fusion, so the articles rank exactly as they would without a FAQ list."""
         n = max(self.settings.candidates, top_k)
-        dense, sparse = self.dense(query.text, n), self.bm25(query.text, n)
+        dense = self.dense(query.text, n, articles_only)
+        sparse = self.bm25(query.text, n, articles_only)
         # A FAQ pair is one unit: on each side its best row stands for it (its closest question for the
         # dense side, whichever of its questions or its answer BM25 ranks highest), so a pair found by
         # dense search on a question and by BM25 on its answer gets both sides' credit.

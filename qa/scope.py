@@ -17,19 +17,22 @@ import re
 # Left out on purpose: 生育 (the corpus covers 生育待遇 after a 医保 break, 001) and 分期 (the
 # corpus offers 分期付款 for a 医保 back payment, 002); bare 利率 (滞纳金 is asked about with it).
 OUT_OF_SCOPE: dict[str, re.Pattern[str]] = {
-    "住房公积金": re.compile(r"公积金"),
+    "住房公积金": re.compile(r"公积金|housing (provident )?fund|provident fund", re.I),
     "车险等商业保险": re.compile(
-        r"车险|交强险|商业险|商业保险|商业医疗|车损|保险公司|寿险|重疾险|意外险|百万医疗|惠民保|惠医保"
+        r"车险|交强险|商业险|商业保险|商业医疗|车损|保险公司|寿险|重疾险|意外险|百万医疗|惠民保|惠医保|"
+        r"car insurance|auto insurance|life insurance|commercial insurance", re.I
     ),
-    "信用卡与贷款": re.compile(r"信用卡|花呗|借呗|白条|网贷|贷款|房贷|车贷|逾期还款"),
+    "信用卡与贷款": re.compile(r"信用卡|花呗|借呗|白条|网贷|贷款|房贷|车贷|逾期还款|credit card|\bloans?\b|mortgage",
+                         re.I),
     "电费、水费、燃气费等生活缴费": re.compile(
         r"电费|水费|燃气费|煤气费|话费|物业费|宽带|暖气费|取暖费|停机|手机欠费|房租|租金"
     ),
-    "个税等税务": re.compile(r"个税|所得税|缴税|交税|纳税|税款|退税|报税|税率|发票"),
+    "个税等税务": re.compile(r"个税|所得税|缴税|交税|纳税|税款|退税|报税|税率|发票|income tax|tax return", re.I),
     "天气": re.compile(r"天气|气温|下雨|下雪|台风"),
     "医院与就医推荐": re.compile(r"哪家医院|医院哪家|哪个医院|三甲医院|挂号|哪个科|看什么科|怎么治|吃什么药"),
-    "养老保险与养老金": re.compile(r"养老金|养老保|退休金|退休工资"),
-    "失业与工伤保险": re.compile(r"失业金|失业保险|工伤"),
+    # Bare 养老 ("社保里养老那块断了") is about the pension too; a question that also says 医保 stays in scope.
+    "养老保险与养老金": re.compile(r"养老|退休金|退休工资|pension", re.I),
+    "失业与工伤保险": re.compile(r"失业金|失业保险|工伤|unemployment benefit", re.I),
     "交通违章罚款": re.compile(r"违章|罚单|交通罚款"),
     "其他": re.compile(r"股票|理财|彩票|高考|考研|签证|护照|驾照|快递|外卖"),
 }

@@ -38,7 +38,7 @@ from .decide import (
 from .lexicon import Lexicon
 from .live import LiveIndex
 from .models import Answer, Calculation, Citation, FAQMatch, SearchHit
-from .normalize import Query, normalise_question
+from .normalize import Query, normalise_question, numerals_to_digits
 from .rank import UnitRanker
 from .retrieve import HybridRetriever, Scored, to_hit
 from .scope import no_answer_message, partial_lead, partial_tail, refusal_message, unreadable_message
@@ -63,6 +63,16 @@ log = logging.getLogger("yibao.qa")
 
 class IndexNotReady(RuntimeError):
     """The index folder cannot be served; the message names the cause and the fix."""
+
+
+def _states_own_numbers(u: Understanding, matched: str) -> bool:
+    """The question gives inputs for a calculation (断了5个月, 基数4000) that the matched FAQ question does
+    not state itself: then the calculator computes with them. A pair written for exactly that case
+    ("医保断了两个月，补缴后哪个月能用") still answers it."""
+    if u.calc is None or u.calc.out_of_scope or not u.calc.kind or not u.calc.evidence:
+        return False
+    said = numerals_to_digits(matched)
+    return not all(numerals_to_digits(words) in said for words in u.calc.evidence.values())
 
 
 class QAService:
@@ -258,19 +268,48 @@ class QAService:
         t = time.perf_counter()
         scored = live.retriever.search(u, max(top_k, YES_NO_POOL))
         timings["retrieve"] = round((time.perf_counter() - t) * 1000, 2)
-        # A maintained FAQ pair that matches strongly is the approved answer, even to a numeric question.
-        if scored and is_faq(scored[0].chunk) and scored[0].faq_dense >= self.settings.faq_match:
-            return Gathered(u, "faq", scored)
+        # A maintained FAQ pair that matches strongly is the approved answer — unless the asker states
+        # their own numbers (the calculator computes with them) …
+        faq = self._faq_match(u, scored, live)
+        if faq is not None and not _states_own_numbers(u, faq.faq_question):
+            return Gathered(u, "faq", [faq])
         t = time.perf_counter()
         calc = answer_calculation(u, live.data, live.rules)
         if calc is not None:
             timings["calculate"] = round((time.perf_counter() - t) * 1000, 2)
             return Gathered(u, "calculation", scored, calc=calc)
-        comp = compose(u, scored, live.weights, live.data.documents, top_k, self.ranker, live.similarity)
+        if faq is not None:
+            return Gathered(u, "faq", [faq])
+        # … and otherwise answers come from the articles alone: a pair's text is never mixed into a composed
+        # answer, so a FAQ list added to the corpus leaves the article answers as they were.
+        articles = live.retriever.search(u, max(top_k, YES_NO_POOL), articles_only=True) \
+            if live.retriever.faq_rows else scored
+        comp = compose(u, articles, live.weights, live.data.documents, top_k, self.ranker, live.similarity)
         timings["compose"] = round((time.perf_counter() - t) * 1000, 2)
-        evidence = evidence_features(u, scored[:top_k], comp, live.weights, live.data.documents,
+        evidence = evidence_features(u, articles[:top_k], comp, live.weights, live.data.documents,
                                      self.decision.domain_terms)
-        return Gathered(u, "model", scored, comp=comp, evidence=evidence)
+        return Gathered(u, "model", articles, comp=comp, evidence=evidence)
+
+    def _faq_match(self, u: Understanding, scored: list[Scored], live: LiveIndex) -> Scored | None:
+        """The FAQ pair whose closest question reaches ``faq_match``, if its place and year fit: a question
+        naming a place (a year) gets a pair's answer only when the pair is about that place (names that
+        year); else the articles answer, and say when the place or year is not covered."""
+        pairs = [s for s in scored if is_faq(s.chunk)]
+        if not pairs:
+            return None
+        best = max(pairs, key=lambda s: s.faq_dense)
+        if best.faq_dense < self.settings.faq_match:
+            return None
+        doc = live.data.documents.get(best.chunk["doc_id"], {})
+        if u.regions:
+            places = doc.get("metadata", {}).get("regions", [])
+            if not any(p in q or q in p for p in places for q in u.regions):
+                return None
+        if u.years:  # "嘉峪关2023年…" is not answered with a pair about 2025
+            said = " ".join([doc.get("text", ""), *doc.get("metadata", {}).get("questions", [])])
+            if not all(str(y) in said for y in u.years):
+                return None
+        return best
 
     def answer(self, u: Understanding, top_k: int = 5, *, t0: float | None = None,
                timings: dict[str, float] | None = None, live: LiveIndex | None = None) -> Answer:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from ingest.faq_units import row_text
+from ingest.faq_units import is_faq, row_text
 from ingest.tokenize import tokenize
 
 
@@ -17,12 +17,22 @@ class TermWeights:
         self.chunk_terms: list[frozenset[str]] = [
             frozenset(tokenize(row_text(c))) for c in chunks
         ]
+        # IDF over the articles' chunks only: a FAQ list added to the corpus does not change how rare a
+        # word counts when article answers are ranked (every row still has its word set).
+        # (An index of FAQ pairs only, like the public FAQ benchmark's, counts its rows.)
+        counted = [not is_faq(c) for c in chunks]
+        if not any(counted):
+            counted = [True] * len(chunks)
         df: dict[str, int] = {}
-        for terms in self.chunk_terms:
+        n = 0
+        for use, terms in zip(counted, self.chunk_terms):
+            if not use:
+                continue
+            n += 1
             for t in terms:
                 df[t] = df.get(t, 0) + 1
         self.df = df
-        n = max(1, len(chunks))
+        n = max(1, n)
         self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self.unknown = math.log(1 + (n + 0.5) / 0.5)
 

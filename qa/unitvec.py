@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from cachetools import LRUCache
 
+from ingest.faq_units import is_faq
+
 from .sentences import Unit, split_units
 
 # Indexes up to this many chunks get every sentence embedded at load (the five articles: 214
@@ -37,6 +39,8 @@ class UnitVectors:
         if warm and 0 < len(chunks) <= WARM_MAX_CHUNKS:
             items = []
             for c in chunks:
+                if is_faq(c):  # never composed from (a pair is answered whole); embedding it would also
+                    continue   # change the articles' sentence vectors (int8 quantises per batch)
                 leaf = c["heading_path"][-1] if c.get("heading_path") else ""
                 items.extend((c, u) for u in split_units(c["text"], c["start"], leaf))
             self.vectors(items)

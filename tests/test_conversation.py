@@ -290,3 +290,27 @@ def test_a_damaged_stored_state_is_no_state_not_a_crash(service, damaged: dict) 
     assert TurnState.from_json(damaged) is None
     answer, _ = service.ask_turn("费率6%呢", TurnState.from_json(damaged))
     assert answer.inherited == []
+
+
+@pytest.mark.parametrize("question", ["对了 我想问下灵活就业的医保断了半年还能补吗",
+                                      "还有个事 职工医保退休要交满多少年",
+                                      "btw 居民医保错过了集中缴费期还能补交吗"])
+def test_a_turn_that_changes_the_subject_starts_fresh(service, question: str) -> None:
+    _, s1 = first(service, "天津职工医保断了3个月怎么补")
+    res, answer, _ = turn(service, question, s1)
+    assert res.kind == "fresh" and answer.inherited == []
+    assert "天津" not in answer.understood_as
+
+
+@pytest.mark.parametrize("question", ["社保里养老那块断了咋办", "what about my pension?", "那要是养老的话呢"])
+def test_a_follow_up_about_the_pension_is_refused(service, question: str) -> None:
+    _, s1 = first(service, "天津职工医保断了3个月怎么补")
+    _, answer, state = turn(service, question, s1)
+    assert answer.status == "out_of_scope" and state == s1
+
+
+def test_a_previous_question_without_topic_words_is_still_carried(service) -> None:
+    _, s1 = first(service, "天津医保断了 线下去哪儿补")
+    res, answer, _ = turn(service, "嘉峪关呢 去哪儿办", s1)
+    assert res.kind == "followup" and answer.status != "out_of_scope"
+    assert answer.understood_as.startswith("嘉峪关医保断了 线下去哪儿补。")

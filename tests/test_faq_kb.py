@@ -161,3 +161,18 @@ def test_admin_api_for_faq(settings, embedder):
         assert c.delete(f"/api/faq/{r.json()['pair_id']}", headers=AUTH).status_code == 404
         assert c.put("/api/faq/faq-000000000000", json={"question": "q", "answer": "a"}, headers=AUTH).status_code \
             == 404
+
+
+def test_own_numbers_go_to_the_calculator_and_places_or_years_a_pair_does_not_name_to_the_articles(kb, service):
+    kb.import_faq("faq.csv", EXAMPLE)
+    # The pair's similar question "医保断了两个月…" says 两个月; five months is the asker's own number.
+    own = service.ask("医保断了五个月，补缴后哪个月能用")
+    assert own.faq is None and own.calculation is not None
+    assert own.calculation.inputs.get("interruption_months") == 5
+    # A region-less pair does not answer a question about 北京 (the articles say what they lack).
+    beijing = service.ask("北京医保断了两个月，补缴后哪个月能用")
+    assert beijing.faq is None
+    # Article answers never quote a pair: every citation of a non-FAQ answer is an article.
+    for q in ("断保以后再参保 大病保险的最高支付限额会降低吗", "医保断缴期间看病能报销吗"):
+        ans = service.ask(q)
+        assert ans.faq is None and all(not c.doc_id.startswith("faq-") for c in ans.citations), q

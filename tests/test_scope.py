@@ -23,6 +23,11 @@ from tests.conftest import RAW
         # 社保 covers 养老 and 公积金 sits beside it: naming 社保 does not make these about 医保
         ("社保断缴了养老金会少吗", "养老保险与养老金"),
         ("公积金和社保有什么区别", "住房公积金"),
+        # bare 养老 and English names of the same topics
+        ("社保里养老那块断了咋办", "养老保险与养老金"),
+        ("what about my pension?", "养老保险与养老金"),
+        ("and the housing provident fund?", "住房公积金"),
+        ("is car insurance the same", "车险等商业保险"),
     ],
 )
 def test_shared_words_do_not_fool_scope(q, topic):
@@ -40,6 +45,8 @@ def test_shared_words_do_not_fool_scope(q, topic):
         "怀孕前补缴了职工医保欠费,还能享受生育津贴吗?",
         "断缴后还能享受生育津贴吗",
         "补缴一次交不起可以分期吗",
+        # naming 医保 keeps a question that also mentions 养老 in scope
+        "医保和养老保险一起断了 医保先补哪个",
     ],
 )
 def test_medical_questions_stay_in_scope(q):
