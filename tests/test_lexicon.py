@@ -33,3 +33,13 @@ def test_typos_that_sound_like_a_corpus_word_are_corrected(lexicon, typed, meant
 def test_real_words_are_left_alone(lexicon, text):
     # 事业≠失业, 下现(在)≠下限, 公积(金)≠共济, 补回≠不会, 是百(分)≠失败: common or known words are not typos.
     assert lexicon.correct(text) == text
+
+
+def test_in_a_large_general_corpus_only_domain_or_frequent_words_are_targets():
+    # 市委 and 中队 are rare among 10,000 chunks and not 医保 words: 市为/中对 stay as typed.
+    lex = Lexicon({"市委": 150, "中队": 5, "医保": 900, "报销": 700}, n_chunks=10_000)
+    assert lex.correct("淮安市为台资企业提供哪些便利") == "淮安市为台资企业提供哪些便利"
+    assert lex.correct("工作中对建筑工地有哪些规定") == "工作中对建筑工地有哪些规定"
+    assert lex.correct("医报断了能包销吗") == "医保断了能报销吗"
+    # …while a word in at least TARGET_SHARE of the chunks is a target even outside the dictionary.
+    assert Lexicon({"市委": 300}, n_chunks=10_000).correct("淮安市为台资企业") == "淮安市委台资企业"
