@@ -1,7 +1,8 @@
 """`python -m eval bench` — performance of yibao-qa next to the plain LangChain recipe, in one run.
 
     python -m eval bench                          # everything (first run: ~1 h on 2 cores; ANN indexes are then cached)
-    python -m eval bench --only ingest,search     # some parts: quality, ingest, search, http, scale
+    python -m eval bench --only ingest,search     # some parts: quality, ingest, search, http, conversation,
+                                                  # update, scale
     python -m eval bench --quick                  # small smoke version (used by the tests)
 
 Parts (each one a section of ``var/reports/<timestamp>-bench/report.md`` + ``report.json`` + ``chart.png``):
@@ -22,6 +23,11 @@ Parts (each one a section of ``var/reports/<timestamp>-bench/report.md`` + ``rep
   thread with one persistent (keep-alive) ``http.client`` connection, cycling through the evaluation
   questions from its own offset; the server's query cache is off unless ``--query-cache``, so every
   request embeds its question. The client shares the machine's cores with the server.
+- ``conversation``: ``/api/ask`` p50 of follow-up turns sent with a ``conversation_id`` against the same
+  questions asked alone, on a server with a conversation store (``eval.bench_update``).
+- ``update``: a ≥100k-chunk index (saved in ``var/cache/bench/update-*``), ``python -m api`` on it with an
+  admin token; time from adding / replacing / deleting a five-page PDF to the first answer that shows the
+  change, and ``/api/ask`` p95 idle against while documents change in a loop (``eval.bench_update``).
 - ``scale``: synthetic 512-d normalised collections (``eval.synthetic``) of 10k/100k/1M vectors in the
   index ``ingest.store.build_dense_index`` picks (exact up to ``ann_threshold``, HNSW above, IVF above
   500k), single-query latency and recall@10 against exact search, with an efSearch / nprobe sweep. Built
@@ -56,7 +62,7 @@ from ingest.settings import PROJECT_ROOT, Settings, get_settings
 
 from . import report
 
-PARTS = ("quality", "ingest", "search", "http", "scale")
+PARTS = ("quality", "ingest", "search", "http", "conversation", "update", "scale")
 DEFAULT_PARTS = PARTS
 BENCH_CACHE = PROJECT_ROOT / "var" / "cache" / "bench"
 BASELINE_BACKEND = {"embed_backend": "torch", "max_seq_length": 512}  # the plain recipe: float model, no cap
@@ -70,6 +76,9 @@ TARGETS = {
     "scale_1m_recall": ("1M synthetic: recall@10 vs exact", ">=", 0.95),
     "quality_recall": ("project form's ncp doc recall@5 − float model's (worse of dense, hybrid; train+dev)",
                        ">=", -0.01),
+    "update_visible_s": ("≥100k chunks: slowest add/replace/delete → first answer showing it (s)", "<", 5.0),
+    "update_p95_ratio": ("≥100k chunks: /api/ask p95 while documents change ÷ idle p95", "<=", 3.0),
+    "conversation_p50_ratio": ("/api/ask p50: follow-up with conversation_id ÷ same question alone", "<=", 1.2),
 }
 
 
@@ -459,14 +468,19 @@ class RssSampler(threading.Thread):
 class Server:
     """``python -m api`` on a free loopback port, in its own process group (stopped by its own id)."""
 
-    def __init__(self, ctx: Ctx, index_dir: Path, workers: int):
+    def __init__(self, ctx: Ctx, index_dir: Path, workers: int, env: dict[str, str] | None = None,
+                 name: str = "server"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # A conversation store of its own (every /api/ask is then a stored conversation turn), never var/'s.
+        self.conversations_db = ctx.tmp / f"{name}-{workers}-{self.port}-conversations.sqlite"
         env = {**os.environ, "YIBAO_INDEX_DIR": str(index_dir), "YIBAO_EMBED_BACKEND": ctx.settings.embed_backend,
                "YIBAO_MAX_SEQ_LENGTH": str(ctx.settings.max_seq_length), "YIBAO_CACHE_DIR": str(ctx.settings.cache_dir),
                "YIBAO_STORE_QUESTIONS": "false", "YIBAO_HOST": "127.0.0.1",
-               "YIBAO_QUERY_CACHE_SIZE": str(ctx.settings.query_cache_size if ctx.args.query_cache else 0)}
-        self.log = ctx.tmp / f"server-{workers}.log"
+               "YIBAO_CONVERSATIONS_DB": str(self.conversations_db),
+               "YIBAO_QUERY_CACHE_SIZE": str(ctx.settings.query_cache_size if ctx.args.query_cache else 0),
+               **(env or {})}
+        self.log = ctx.tmp / f"{name}-{workers}.log"
         self._log_file = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
@@ -641,6 +655,21 @@ def part_http(ctx: Ctx) -> dict[str, Any]:
     return out
 
 
+# ------------------------------------------------------------------------------------------------ update, conversation
+
+
+def part_update(ctx: Ctx) -> dict[str, Any]:
+    from .bench_update import part_update as run
+
+    return run(ctx)
+
+
+def part_conversation(ctx: Ctx) -> dict[str, Any]:
+    from .bench_update import part_conversation as run
+
+    return run(ctx)
+
+
 # ------------------------------------------------------------------------------------------------ scale
 
 
@@ -774,6 +803,13 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 values["scale_1m_p50_ms"], values["scale_1m_recall"] = row["p50_ms"], row["recall@10"]
     if "quality" in results:
         values["quality_recall"] = results["quality"]["target_value"]
+    if "update" in results:
+        u = results["update"]
+        values["update_visible_s"] = u.get("visible_max_s") if u.get("all_confirmed") else None
+        values["update_p95_ratio"] = u.get("p95_ratio") if not u.get("ask_errors") else None
+    if "conversation" in results:
+        c = results["conversation"]
+        values["conversation_p50_ratio"] = c.get("ratio_followup_vs_same_alone") if not c.get("errors") else None
     out = []
     for key, value in values.items():
         label, op, bound = TARGETS[key.split(" ")[0]]
@@ -934,6 +970,14 @@ def markdown(results: dict[str, Any]) -> str:
                    f"(server + workers)\n\n", report.table(rows, list(rows[0])) if rows else "", "\n",
                    f"Throughput {run.get('scaling_clients', '–')} clients ÷ 1 client: "
                    f"**{_f(run.get('scaling'), 2)}×**.\n\n"]
+    if "conversation" in results:
+        from .bench_update import markdown_conversation
+
+        md.append(markdown_conversation(results["conversation"]))
+    if "update" in results:
+        from .bench_update import markdown_update
+
+        md.append(markdown_update(results["update"]))
     if "scale" in results:
         sc = results["scale"]
         md += [f"## Dense index scaling — synthetic normalised vectors ({sc['queries']} queries, k = 10)\n\n"
@@ -985,6 +1029,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--ef-sweep", type=ints, default=[16, 32, 64, 128, 256])
     p.add_argument("--nprobe-sweep", type=ints, default=[16, 32, 64, 128, 256])
     p.add_argument("--dim", type=int, default=512)
+    p.add_argument("--update-chunks", type=int, default=100_000,
+                   help="chunks of the update part's index (default 100k)")
+    p.add_argument("--update-rounds", type=int, default=3, help="add/replace/delete rounds (default 3)")
+    p.add_argument("--update-seconds", type=float, default=30.0,
+                   help="length of each latency phase of the update part: idle, changing, idle (default 30)")
+    p.add_argument("--update-requests", type=int, default=2000, help="request cap per latency phase")
+    p.add_argument("--conversation-dialogues", type=int, default=20,
+                   help="dialogues of eval/dialogues.jsonl besides the README's one (default 20)")
+    p.add_argument("--conversation-rounds", type=int, default=3, help="times each dialogue is run (default 3)")
     args = p.parse_args(argv)
     if args.workers is None:
         args.workers = list(dict.fromkeys([default_workers(), 1]))
@@ -998,6 +1051,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.http_seconds, args.http_requests = min(args.http_seconds, 2.0), min(args.http_requests, 40)
         args.scale_sizes, args.isotropic_max, args.scale_queries = [1000, 4000], 1000, 20
         args.ef_sweep, args.nprobe_sweep = [16, 64], [4, 16]
+        args.update_chunks, args.update_rounds = min(args.update_chunks, 45), 1
+        args.update_seconds, args.update_requests = min(args.update_seconds, 1.0), min(args.update_requests, 10)
+        args.conversation_dialogues, args.conversation_rounds = 0, 1
     return args
 
 
@@ -1017,7 +1073,7 @@ def main(argv: list[str] | None = None, *, settings: Settings | None = None) -> 
                                                            "ann_threshold", "query_cache_size")}}
     results: dict[str, Any] = {"meta": meta}
     runners = {"quality": part_quality, "ingest": part_ingest, "search": part_search, "http": part_http,
-               "scale": part_scale}
+               "conversation": part_conversation, "update": part_update, "scale": part_scale}
     tmp = Path(tempfile.mkdtemp(prefix="yibao-bench-"))
     ctx = Ctx(args, settings, base_settings, tmp)
     status = 0

@@ -12,6 +12,14 @@ clients (threads, one keep-alive httpx client each) sending a fixed, seeded mix 
 * 10 % deliberately bad requests that must get their documented 4xx (empty question, ``top_k`` 0,
   unknown field, unknown calculation kind, invalid UTF-8).
 
+Conversations and feedback come on top: every other client (0, 2, 4, …) spends ``CONVERSATION_SHARE`` of its
+requests on conversations instead — it starts one (``POST /api/ask`` without ``conversation_id``), sends its
+follow-ups (``那居民医保呢?``, ``要带什么材料?`` …) with the ``conversation_id`` the first answer returned, and rates
+about half of the answers it got (``POST /api/feedback`` with the ``answer_id``, up or down and a short comment).
+A turn must come back with an ``answer_id`` (and a follow-up in its own conversation), feedback with 200.
+The server started here gets its own temporary conversation store (``YIBAO_CONVERSATIONS_DB``); a server
+given with ``--url`` needs one too (or ``--no-conversations``).
+
 A request is an error when it fails or gets any status other than the one expected. After each round the
 server's RSS (plus its children) is read; memory "grows" when the last round ends more than
 ``--max-growth-mb`` above the first. When it started the server itself, it finally sends an ID card and a
@@ -29,10 +37,12 @@ import json
 import os
 import platform
 import random
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -90,6 +100,21 @@ BAD: list[tuple[str, Any, int]] = [
     ("/api/calculate", {"kind": "no_such_kind", "params": {}}, 422),
     ("/api/ask", b'{"question": "\xff\xfe"}', 422),
 ]
+# Conversations: a first question and its follow-ups (sent with the returned conversation_id).
+DIALOGUES: list[tuple[str, tuple[str, ...]]] = [
+    ("职工医保断缴3个月怎么补?", ("那居民医保呢?", "要带什么材料?")),
+    ("灵活就业人员医保断缴后如何补缴?", ("在天津呢?", "补缴后多久能报销?")),
+    ("嘉峪关居民医保2025年交多少钱?", ("那职工医保呢?", "断缴了怎么补?")),
+    ("辞职了职工医保怎么办?", ("断了3个月还能补吗?", "补缴要交滞纳金吗?")),
+    ("缴费基数4340元、费率4%,每月交多少?", ("费率改成8%呢?",)),
+    ("断缴期间住院能报销吗?", ("那补缴以后呢?", "去哪里办?")),
+]
+COMMENTS = {"up": ("很清楚,谢谢", "有用", "材料列得很全"),
+            "down": ("没说滞纳金怎么算", "和我们这里的规定不一样", "答非所问")}
+CONVERSATION_SHARE = 0.4  # of a conversational client's requests
+FEEDBACK_SHARE = 0.5  # of the answers a conversational client got
+KINDS = ("ask", "search", "calculate", "bad", "turn", "followup", "feedback")
+
 # 身份证号 and 手机号 that must never reach the server's log in clear.
 PII_QUESTION = "我身份证号110101199003071234,手机13812345678,医保断缴3个月怎么补缴?"
 PII_NUMBERS = ("110101199003071234", "13812345678")
@@ -222,9 +247,8 @@ def find_server_pid(url: str) -> int | None:
 
 # --- the clients ----------------------------------------------------------------------------------------
 
-def _send(client: httpx.Client, req: Request, rng: random.Random | None = None) -> Result:
-    if req.body == {"question": "<generated>"}:
-        req = Request(req.kind, req.path, {"question": generated_question(rng or random.Random())}, req.expect)
+def _post(client: httpx.Client, req: Request) -> tuple[Result, dict[str, Any] | None]:
+    """Send one request; the result (an error unless the status and body are as expected) and the JSON body."""
     t0 = time.perf_counter()
     try:
         if isinstance(req.body, bytes):
@@ -233,19 +257,73 @@ def _send(client: httpx.Client, req: Request, rng: random.Random | None = None) 
             r = client.post(req.path, json=req.body)
         ms = (time.perf_counter() - t0) * 1000
         if r.status_code != req.expect:
-            return Result(req.kind, r.status_code, ms, f"{req.path}: expected {req.expect}, got {r.status_code}")
+            return Result(req.kind, r.status_code, ms, f"{req.path}: expected {req.expect}, got {r.status_code}"), None
         body = r.json()
-        if req.expect == 200 and req.kind == "ask" and "answer" not in body:
-            return Result(req.kind, r.status_code, ms, f"{req.path}: no answer in body")
+        if req.expect == 200 and req.kind in ("ask", "turn", "followup") and "answer" not in body:
+            return Result(req.kind, r.status_code, ms, f"{req.path}: no answer in body"), body
         if req.expect != 200 and not body.get("message"):
-            return Result(req.kind, r.status_code, ms, f"{req.path}: error body without message")
-        return Result(req.kind, r.status_code, ms)
+            return Result(req.kind, r.status_code, ms, f"{req.path}: error body without message"), body
+        return Result(req.kind, r.status_code, ms), body
     except (httpx.HTTPError, ValueError) as exc:
-        return Result(req.kind, None, (time.perf_counter() - t0) * 1000, f"{req.path}: {type(exc).__name__}: {exc}")
+        return Result(req.kind, None, (time.perf_counter() - t0) * 1000,
+                      f"{req.path}: {type(exc).__name__}: {exc}"), None
+
+
+def _send(client: httpx.Client, req: Request, rng: random.Random | None = None) -> Result:
+    if req.body == {"question": "<generated>"}:
+        req = Request(req.kind, req.path, {"question": generated_question(rng or random.Random())}, req.expect)
+    return _post(client, req)[0]
+
+
+class Conversations:
+    """One client's conversations: start one, send its follow-ups with the returned ``conversation_id``, rate
+    about ``FEEDBACK_SHARE`` of the answers (``answer_id``) with up or down and a short comment."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.conversation_id: str | None = None
+        self.followups: list[str] = []
+        self.to_rate: list[str] = []
+
+    def next_request(self) -> Request:
+        if self.to_rate and (self.rng.random() < 0.5 or not self.followups):
+            answer_id = self.to_rate.pop(0)
+            rating = self.rng.choice(("up", "down"))
+            body = {"answer_id": answer_id, "rating": rating, "comment": self.rng.choice(COMMENTS[rating])}
+            return Request("feedback", "/api/feedback", body, 200)
+        if self.conversation_id and self.followups:
+            body = {"question": self.followups.pop(0), "conversation_id": self.conversation_id}
+            return Request("followup", "/api/ask", body, 200)
+        first, rest = self.rng.choice(DIALOGUES)
+        self.conversation_id, self.followups = None, list(rest)
+        return Request("turn", "/api/ask", {"question": first}, 200)
+
+    def step(self, client: httpx.Client) -> Result:
+        req = self.next_request()
+        result, body = _post(client, req)
+        if result.error or body is None:
+            if req.kind != "feedback":  # a failed turn ends the conversation
+                self.conversation_id, self.followups = None, []
+            return result
+        if req.kind == "feedback":
+            if body.get("answer_id") != req.body["answer_id"] or body.get("stored") is not True:
+                result.error = f"{req.path}: feedback not stored: {str(body)[:120]}"
+            return result
+        answer_id, cid = body.get("answer_id"), body.get("conversation_id")
+        if not answer_id or not cid:
+            result.error = f"{req.path}: a conversation turn without answer_id/conversation_id"
+            self.conversation_id, self.followups = None, []
+            return result
+        if req.kind == "followup" and cid != req.body["conversation_id"]:
+            result.error = f"{req.path}: follow-up answered in another conversation"
+        self.conversation_id = cid
+        if self.rng.random() < FEEDBACK_SHARE:
+            self.to_rate.append(answer_id)
+        return result
 
 
 def run_round(url: str, number: int, clients: int, seconds: float, max_requests: int | None, seed: int,
-              pid: int | None, timeout: float = 60.0) -> Round:
+              pid: int | None, timeout: float = 60.0, conversations: bool = True) -> Round:
     mix = request_mix()
     population, weights = [r for r, _ in mix], [w for _, w in mix]
     rnd = Round(number, rss_mb_start=rss_mb(pid))
@@ -261,10 +339,15 @@ def run_round(url: str, number: int, clients: int, seconds: float, max_requests:
 
     def client_loop(i: int) -> None:
         rng = random.Random(seed * 1000 + number * 100 + i)
+        talk = Conversations(random.Random(seed * 1000 + number * 100 + i + 50)) if conversations and i % 2 == 0 \
+            else None
         out: list[Result] = []
         with httpx.Client(base_url=url, timeout=timeout) as client:
             while time.monotonic() < deadline and take():
-                out.append(_send(client, rng.choices(population, weights)[0], rng))
+                if talk is not None and rng.random() < CONVERSATION_SHARE:
+                    out.append(talk.step(client))
+                else:
+                    out.append(_send(client, rng.choices(population, weights)[0], rng))
         with lock:
             rnd.results.extend(out)
 
@@ -290,7 +373,7 @@ def _pct(values: list[float], q: float) -> float | None:
 def round_summary(rnd: Round) -> dict[str, Any]:
     ok_ms = [r.ms for r in rnd.results]
     by_kind: dict[str, dict[str, Any]] = {}
-    for kind in ("ask", "search", "calculate", "bad"):
+    for kind in KINDS:
         ms = [r.ms for r in rnd.results if r.kind == kind]
         by_kind[kind] = {"requests": len(ms), "errors": sum(1 for r in rnd.results if r.kind == kind and r.error),
                          "p50_ms": _pct(ms, 0.50), "p95_ms": _pct(ms, 0.95)}
@@ -304,6 +387,8 @@ def round_summary(rnd: Round) -> dict[str, Any]:
         "p50_ms": _pct(ok_ms, 0.50), "p95_ms": _pct(ok_ms, 0.95), "p99_ms": _pct(ok_ms, 0.99),
         "max_ms": _pct(ok_ms, 1.0), "rss_mb_start": rnd.rss_mb_start, "rss_mb_end": rnd.rss_mb_end,
         "statuses": statuses, "by_kind": by_kind, "first_errors": errors[:10],
+        "conversation_turns": sum(1 for r in rnd.results if r.kind in ("turn", "followup") and not r.error),
+        "feedback": sum(1 for r in rnd.results if r.kind == "feedback" and not r.error),
     }
 
 
@@ -322,17 +407,23 @@ def pii_check(url: str, log_path: Path) -> dict[str, Any]:
 # --- the whole run --------------------------------------------------------------------------------------
 
 def run(url: str, *, clients: int, seconds: float, rounds: int, max_requests: int | None = None, seed: int = 8,
-        pid: int | None = None, max_growth_mb: float = 40.0, log: Any = print) -> dict[str, Any]:
+        pid: int | None = None, max_growth_mb: float = 40.0, log: Any = print, conversations: bool = True
+        ) -> dict[str, Any]:
     # Warm-up (not counted): every request once, so the first round does not pay for lazy loading.
     with httpx.Client(base_url=url, timeout=120) as client:
         for req, _ in request_mix():
             _send(client, req)
+        if conversations:
+            talk = Conversations(random.Random(seed))
+            for _ in range(4):
+                talk.step(client)
     summaries = []
     for n in range(1, rounds + 1):
-        s = round_summary(run_round(url, n, clients, seconds, max_requests, seed, pid))
+        s = round_summary(run_round(url, n, clients, seconds, max_requests, seed, pid, conversations=conversations))
         summaries.append(s)
         log(f"round {n}: {s['requests']} requests, {s['errors']} errors, {s['rps']} req/s, "
-            f"p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, RSS {s['rss_mb_start']} → {s['rss_mb_end']} MB")
+            f"p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, RSS {s['rss_mb_start']} → {s['rss_mb_end']} MB; "
+            f"{s['conversation_turns']} conversation turns, {s['feedback']} feedback posts")
     ends = [s["rss_mb_end"] for s in summaries if s["rss_mb_end"] is not None]
     growth = round(ends[-1] - ends[0], 1) if len(ends) >= 2 else None
     # Bounded caches (1024 query vectors, 4096 tokenised texts) fill first; a leak keeps growing in the last round.
@@ -342,12 +433,18 @@ def run(url: str, *, clients: int, seconds: float, rounds: int, max_requests: in
     errors = sum(s["errors"] for s in summaries)
     return {
         "config": {"url": url, "clients": clients, "seconds": seconds, "rounds": rounds, "max_requests": max_requests,
-                   "seed": seed, "max_growth_mb": max_growth_mb},
+                   "seed": seed, "max_growth_mb": max_growth_mb, "conversations": conversations},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "loadavg": [round(x, 2) for x in os.getloadavg()]},
         "rounds": summaries,
         "total": {"requests": sum(s["requests"] for s in summaries), "errors": errors,
-                  "rss_growth_mb": growth, "last_round_growth_mb": last},
+                  "rss_growth_mb": growth, "last_round_growth_mb": last,
+                  "conversation_turns": sum(s["conversation_turns"] for s in summaries),
+                  "conversations_started": sum(s["by_kind"]["turn"]["requests"] - s["by_kind"]["turn"]["errors"]
+                                               for s in summaries),
+                  "followups": sum(s["by_kind"]["followup"]["requests"] - s["by_kind"]["followup"]["errors"]
+                                   for s in summaries),
+                  "feedback": sum(s["feedback"] for s in summaries)},
         "ok": errors == 0 and (growth is None or growth <= max_growth_mb),
     }
 
@@ -359,9 +456,12 @@ def markdown(summary: dict[str, Any]) -> str:
     lines = [f"# Load test — {c['clients']} clients × {c['seconds']:g} s × {c['rounds']} rounds\n\n",
              f"Server: `{c['url']}`; machine: {summary['machine']['cpus']} CPUs, load average "
              f"{summary['machine']['loadavg']} at the end. Mix: 50 % ask, 20 % search, 20 % calculate, "
-             "10 % bad input (must get its 4xx).\n\n",
+             "10 % bad input (must get its 4xx)"
+             + (f"; every other client spends {CONVERSATION_SHARE:.0%} of its requests on conversations (`turn` "
+                "starts one, `followup` continues it with its conversation_id) and rates about half of those answers "
+                "(`feedback`)" if c.get("conversations") else "") + ".\n\n",
              table(summary["rounds"], ["round", "requests", "errors", "rps", "p50_ms", "p95_ms", "p99_ms", "max_ms",
-                                       "rss_mb_start", "rss_mb_end"]),
+                                       "rss_mb_start", "rss_mb_end", "conversation_turns", "feedback"]),
              "\n## Per kind\n\n"]
     rows = [{"round": s["round"], "kind": k, **v} for s in summary["rounds"] for k, v in s["by_kind"].items()]
     lines.append(table(rows, ["round", "kind", "requests", "errors", "p50_ms", "p95_ms"]))
@@ -369,6 +469,11 @@ def markdown(summary: dict[str, Any]) -> str:
     lines.append(f"\n**Total:** {t['requests']} requests, {t['errors']} errors; RSS growth first → last round: "
                  f"{t['rss_growth_mb']} MB (limit {c['max_growth_mb']} MB), during the last round: "
                  f"{t.get('last_round_growth_mb')} MB.\n")
+    if c.get("conversations"):
+        lines.append(f"\n**Conversations:** {t.get('conversation_turns', 0)} conversation turns "
+                     f"({t.get('conversations_started', 0)} conversations started, {t.get('followups', 0)} follow-ups "
+                     f"with a conversation_id) and {t.get('feedback', 0)} feedback posts, all without error "
+                     f"unless counted above.\n")
     if "pii" in summary:
         p = summary["pii"]
         lines.append(f"\n**Personal numbers in the server log:** {p['leaked'] or 'none'} "
@@ -402,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-growth-mb", type=float, default=40.0,
                         help="RSS may grow at most this much from the first to the last round (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--no-conversations", action="store_true",
+                        help="no conversation turns or feedback (for a --url server without a conversation store)")
     parser.add_argument("--out", type=Path, help="report folder (default: var/reports/<timestamp>-load)")
     args = parser.parse_args(argv)
     if args.clients < 1 or args.rounds < 1 or args.seconds <= 0:
@@ -410,6 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out
     proc = None
     log_path: Path | None = None
+    scratch: Path | None = None
     if args.url:
         check_loopback(args.url)
         url, pid = args.url.rstrip("/"), args.pid or find_server_pid(args.url)
@@ -421,24 +529,32 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         log_path = out / "server.log"
         print("starting python -m api on 127.0.0.1 …", flush=True)
+        # A conversation store of the run's own (not var/conversations.sqlite), removed afterwards.
+        scratch = Path(tempfile.mkdtemp(prefix="yibao-load-"))
+        env = {**os.environ, "YIBAO_CONVERSATIONS_DB": str(scratch / "conversations.sqlite")}
         try:
-            proc, url = start_server(log_path)
+            proc, url = start_server(log_path, env=env)
         except RuntimeError as exc:
+            shutil.rmtree(scratch, ignore_errors=True)
             print(f"error: {exc}", file=sys.stderr)
             return 1
         pid = proc.pid
     try:
         summary = run(url, clients=args.clients, seconds=args.seconds, rounds=args.rounds,
-                      max_requests=args.requests or None, seed=args.seed, pid=pid, max_growth_mb=args.max_growth_mb)
+                      max_requests=args.requests or None, seed=args.seed, pid=pid, max_growth_mb=args.max_growth_mb,
+                      conversations=not args.no_conversations)
         if proc is not None and log_path is not None:
             summary["pii"] = pii_check(url, log_path)
             summary["ok"] = summary["ok"] and not summary["pii"]["leaked"]
     finally:
         if proc is not None:
             stop_server(proc)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     folder = write_report(summary, out)
     t = summary["total"]
     print(f"{'PASS' if summary['ok'] else 'FAIL'}: {t['requests']} requests, {t['errors']} errors, "
+          f"{t['conversation_turns']} conversation turns, {t['feedback']} feedback posts, "
           f"RSS growth {t['rss_growth_mb']} MB; report: {folder}/summary.md")
     return 0 if summary["ok"] else 1
 
