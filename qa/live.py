@@ -53,7 +53,7 @@ class LiveIndex:
             lexicon, unit_vectors = previous.lexicon, previous.unit_vectors
         else:
             weights = TermWeights(data.chunks)
-            lexicon = Lexicon(weights.df, n_chunks=len(weights.chunk_terms))
+            lexicon = Lexicon(weights.df, n_chunks=weights.n_counted)
             unit_vectors = UnitVectors(embedder.encode, data.chunks)
         retriever = HybridRetriever(data, embedder, settings, terms=weights,
                                     faq_bm25=previous.retriever.faq_bm25 if same_base and previous else None)

@@ -32,6 +32,7 @@ class TermWeights:
             for t in terms:
                 df[t] = df.get(t, 0) + 1
         self.df = df
+        self.n_counted = n  # the rows the document frequencies were counted over
         n = max(1, n)
         self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self.unknown = math.log(1 + (n + 0.5) / 0.5)
@@ -42,7 +43,7 @@ class TermWeights:
         barely move it, and recomputing it over 100,000 chunks would delay every change)."""
         new = cls.__new__(cls)
         new.chunk_terms = base.chunk_terms + [frozenset(tokenize(row_text(c))) for c in chunks]
-        new.df, new.idf, new.unknown = base.df, base.idf, base.unknown
+        new.df, new.idf, new.unknown, new.n_counted = base.df, base.idf, base.unknown, base.n_counted
         return new
 
     def __call__(self, term: str) -> float:
