@@ -98,8 +98,4 @@ def rule_book(data: IndexData) -> RuleBook:
 
 def _base_part(previous: LiveIndex) -> TermWeights:
     """The word weights of the base alone, from a live index that is itself base + delta."""
-    n = previous.data.n_base
-    base = TermWeights.__new__(TermWeights)
-    base.chunk_terms = previous.weights.chunk_terms[:n]
-    base.df, base.idf, base.unknown = previous.weights.df, previous.weights.idf, previous.weights.unknown
-    return base
+    return previous.weights.first(previous.data.n_base)

@@ -41,9 +41,17 @@ class TermWeights:
     def extended(cls, base: TermWeights, chunks: list[dict[str, Any]]) -> TermWeights:
         """``base`` plus the word sets of a change's chunks (the base's IDF is kept: a few new chunks
         barely move it, and recomputing it over 100,000 chunks would delay every change)."""
-        new = cls.__new__(cls)
-        new.chunk_terms = base.chunk_terms + [frozenset(tokenize(row_text(c))) for c in chunks]
-        new.df, new.idf, new.unknown, new.n_counted = base.df, base.idf, base.unknown, base.n_counted
+        return base._with_rows(base.chunk_terms + [frozenset(tokenize(row_text(c))) for c in chunks])
+
+    def first(self, n: int) -> TermWeights:
+        """The same weights over the first ``n`` rows only (the base of a base + delta index)."""
+        return self._with_rows(self.chunk_terms[:n])
+
+    def _with_rows(self, chunk_terms: list[frozenset[str]]) -> TermWeights:
+        # One place copies the counted statistics, so a new field cannot be forgotten by one caller.
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.chunk_terms = chunk_terms
         return new
 
     def __call__(self, term: str) -> float:
