@@ -36,6 +36,9 @@ _CUE = re.compile(r"^\s*(那(?!个)么?|那要是|要是|如果|假如|假设|�
 # own it is a new question even without an insurance type or region.
 _NEW_TOPIC = re.compile(r"^\s*(对了|另外|还有个?事|还有就是|还有一?个问题|再问一?个|再问下|换个问题|顺便问一?下|"
                         r"另一个问题|那个[\s,，]|btw\b|by the way|new question|different q(uestion)?\b|also\b)", re.I)
+# A turn that names the domain itself ("医保电子凭证怎么激活", "补缴断了5个月的医保…") rather than only an
+# insurance type asks its own question unless a cue or a word pointing back says otherwise.
+_DOMAIN = re.compile(r"(医保|社保|医疗保险)(?!局|所|中心|站|窗口|大厅|部门|经办|[Aa]pp|服务平台)")
 _TAIL = re.compile(r"(呢|嘞|呀|咧|嘛|了)\s*[?？!！。]*\s*$")
 # Words that point back at what was said ("也", "那边", "这中间", "the same", "too"): the turn leans on
 # earlier turns even when it names a subject of its own.
@@ -177,6 +180,8 @@ def is_followup(u: Understanding, previous: TurnState | None) -> bool:
         return False
     if _CUE.search(text) or _ANAPHORA.search(text) or _opens_with_slot(text, _slot_words(u)):
         return True
+    if _DOMAIN.search(_ANY_TYPE.sub("", text)):
+        return False
     return not is_complete(u)
 
 

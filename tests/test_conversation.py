@@ -314,3 +314,19 @@ def test_a_previous_question_without_topic_words_is_still_carried(service) -> No
     res, answer, _ = turn(service, "嘉峪关呢 去哪儿办", s1)
     assert res.kind == "followup" and answer.status != "out_of_scope"
     assert answer.understood_as.startswith("嘉峪关医保断了 线下去哪儿补。")
+
+
+@pytest.mark.parametrize("question", ["医保电子凭证怎么激活?", "补缴断了5个月的医保 工资6000 要多少钱"])
+def test_a_turn_naming_the_insurance_itself_is_its_own_question(service, question: str) -> None:
+    # After a question without topic words (which a follow-up would carry whole), a turn that names 医保
+    # itself, with no cue and nothing pointing back, asks its own question.
+    _, s1 = first(service, "去外地看病怎么备案?")
+    res, answer, _ = turn(service, question, s1)
+    assert res.kind == "fresh" and answer.inherited == []
+    assert "备案" not in answer.understood_as
+
+
+def test_the_office_is_not_the_insurance(service) -> None:
+    _, s1 = first(service, "灵活就业医保补交后多久能用")
+    res, answer, _ = turn(service, "不想跑社保局 手机上咋补", s1)
+    assert res.kind == "followup" and "灵活就业" in answer.understood_as

@@ -109,7 +109,7 @@ def test_clusters_are_shown_and_a_faq_pair_is_created(gap_server: Server, driver
     assert len(top["examples"]) <= 5
     assert "首次" in top["meta"] and "最近" in top["meta"] and "资料中没有答案" in top["meta"]
     assert "被点踩 0" in top["meta"]
-    assert any("医保电子凭证" in c["label"] for c in clusters[1:])
+    assert any("医保电子凭证" in c["label"] for c in clusters[1:]), clusters
     bars = driver.find_elements(By.CSS_SELECTOR, "#volume .in-bar-row")
     assert bars and bars[-1].find_element(By.CSS_SELECTOR, ".in-bar-count").text == str(len(UNANSWERED))
     assert "共 3 个提问" in driver.find_element(By.ID, "summary").text
