@@ -116,16 +116,17 @@ def _bigrams(text: str) -> set[str]:
 
 
 def _by_relevance(refs: tuple[SourceRef, ...], query: Query, data: IndexData) -> list:
-    """Sources of the asked region (or quoting it) first, then those whose wording is closest to the question."""
+    """Sources of the asked region (or quoting it) first, then the rule the calculation rests on (the
+    calculator's first source), then those whose wording is closest to the question."""
     q = _bigrams(canonical(query.text))
 
-    def key(item: tuple[int, SourceRef]) -> tuple[int, float, int]:
+    def key(item: tuple[int, SourceRef]) -> tuple[int, int, float, int]:
         i, ref = item
         regions = data.documents.get(ref.doc_id, {}).get("metadata", {}).get("regions", [])
         local = any(r in reg or reg in r for r in query.regions for reg in regions) or any(
             r in ref.quote for r in query.regions)
         overlap = len(q & _bigrams(canonical(ref.quote))) / (len(q) or 1)
-        return (0 if local else 1, -overlap, i)
+        return (0 if local else 1, 0 if i == 0 else 1, -overlap, i)
 
     return [ref for _, ref in sorted(enumerate(dict.fromkeys(refs)), key=key)]
 

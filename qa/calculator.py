@@ -1305,7 +1305,9 @@ def _years_to_retirement(spec: KindSpec, inp: _Inputs) -> CalcResult:
     # passages saying requirements differ by city (``when.other_than_default``).
     own = [r for r in sel if "required_years" in r.when.get("other_than_default", ())]
     uses_own = rule is None or required != rule_total
-    first = own if uses_own and own else [rule]
+    # The rule that defines the requirement (article 001's 累计/实际 years) stays the basis, cited first;
+    # a requirement of the asker's own adds the passages saying requirements differ by city.
+    first = [r for r in (rule, *(own if uses_own else ())) if r is not None]
     rest = tuple(r for r in sel if r is not rule and r not in own)
     calc = _calc(spec, inputs, formula, remaining, assumptions, details)
     return CalcResult(calc, _ordered(first, rest), sentence)
