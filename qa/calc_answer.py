@@ -232,6 +232,20 @@ def missing_prompt(u: Understanding) -> str:
     return f"如需按您的情况计算{spec.label_zh},请提供:" + ";".join(m.prompt_zh for m in req.missing) + "。"
 
 
+def uncovered_regions(u: Understanding, data: IndexData, rules: RuleBook | None = None) -> list[str]:
+    """The asked regions that no rule of the calculation's kind belongs to, for a calculation that still
+    lacks inputs: what it asks the user for (a base, a rate, a local wage) is exactly the local standard
+    the articles do not give ("2025年广州灵活就业医保一个月最少交多少", "按杭州的工资标准补缴要多少"), so the
+    answer is ``partial`` for that region, not a complete answer. (Users train/dev: u-0103, u-0403.)"""
+    req = u.calc
+    if req is None or not u.regions or not req.missing or req.kind not in calculator.KINDS:
+        return []
+    sel = calculator.select_rules(req.kind, rules_for(data, rules), u.regions)
+    if any(sel.is_local(r) for r in sel):
+        return []
+    return list(u.regions)
+
+
 def foreign_defaults(u: Understanding, data: IndexData, rules: RuleBook | None = None) -> list[str]:
     """The regions whose rule the calculation would borrow for a question about another region.
 

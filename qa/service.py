@@ -21,7 +21,7 @@ from ingest.tokenize import warm_up
 
 from . import calculator
 from .answer import YES_NO_POOL, Composition, compose
-from .calc_answer import CalcAnswer, answer_calculation, foreign_defaults, missing_prompt
+from .calc_answer import CalcAnswer, answer_calculation, foreign_defaults, missing_prompt, uncovered_regions
 from .conversation import TurnState, resolve, state_of
 from .conversations import ConversationStore, ConversationStoreError, UnknownConversation
 from .decide import (
@@ -353,6 +353,11 @@ class QAService:
             # The calculation would fill in another region's standard for the asked one.
             missing = [f"{'、'.join(u.regions)}的标准"]
             text = partial_lead(missing, borrowed) + calc.text + partial_tail()
+            return done(PARTIAL, text, citations=calc.citations, calculation=calc.calculation, missing=missing)
+        uncovered = uncovered_regions(u, live.data, live.rules) if calc.calculation.result is None else []
+        if uncovered:
+            missing = [f"{'、'.join(uncovered)}的标准"]
+            text = partial_lead(missing, []) + calc.text + partial_tail()
             return done(PARTIAL, text, citations=calc.citations, calculation=calc.calculation, missing=missing)
         return done(ANSWERED, calc.text, citations=calc.citations, calculation=calc.calculation,
                     conflict=calc.conflict)

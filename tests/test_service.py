@@ -186,3 +186,20 @@ def test_yes_no_answer_leads_with_its_verdict(service):
     ans = service.ask("补交医保的钱能用微信付吗?")
     assert ans.status == "answered"
     assert ans.answer.startswith(("能。", "可以。", "不一定")), ans.answer[:40]
+
+
+@pytest.mark.parametrize("q", ["杭州医保断了4个月,按杭州的工资标准补缴大概要多少钱?",
+                               "天津职工医保断了5个月,补缴要多少钱?"])
+def test_a_calculation_needing_an_uncovered_citys_standard_is_partial(service, q):
+    """The input the calculator asks for (the local wage or base) is the city's standard, which no article
+    gives: the prompt is shown under a partial status that names what is missing, and no number is made up."""
+    ans = service.ask(q)
+    assert ans.status == "partial" and not ans.refused
+    assert ans.calculation is not None and ans.calculation.result is None
+    assert ans.missing and ans.missing[0].endswith("的标准") and ans.answer.startswith("资料中没有")
+
+
+def test_the_same_calculation_without_a_city_still_asks_for_the_input(service):
+    ans = service.ask("医保断了4个月,补缴大概要多少钱?")
+    assert ans.status == "answered" and ans.calculation is not None and ans.calculation.result is None
+    assert "还需要您提供" in ans.answer
