@@ -115,9 +115,10 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
-def _by_relevance(refs: tuple[SourceRef, ...], query: Query, data: IndexData) -> list:
-    """Sources of the asked region (or quoting it) first, then the rule the calculation rests on (the
-    calculator's first source), then those whose wording is closest to the question."""
+def _by_relevance(refs: tuple[SourceRef, ...], query: Query, data: IndexData, keep_first: bool = False) -> list:
+    """Sources of the asked region (or quoting it) first, then (with ``keep_first``) the rule the
+    calculation rests on (the calculator's first source), then those whose wording is closest to the
+    question. A listing of every article's rule (benefit dates) has no one rule it rests on."""
     q = _bigrams(canonical(query.text))
 
     def key(item: tuple[int, SourceRef]) -> tuple[int, int, float, int]:
@@ -126,7 +127,7 @@ def _by_relevance(refs: tuple[SourceRef, ...], query: Query, data: IndexData) ->
         local = any(r in reg or reg in r for r in query.regions for reg in regions) or any(
             r in ref.quote for r in query.regions)
         overlap = len(q & _bigrams(canonical(ref.quote))) / (len(q) or 1)
-        return (0 if local else 1, 0 if i == 0 else 1, -overlap, i)
+        return (0 if local else 1, 0 if keep_first and i == 0 else 1, -overlap, i)
 
     return [ref for _, ref in sorted(enumerate(dict.fromkeys(refs)), key=key)]
 
@@ -167,7 +168,7 @@ def answer_calculation(u: Understanding, data: IndexData, rules: RuleBook | None
         calc = Calculation(kind=req.kind, formula=spec.formula_zh, inputs=_jsonable(req.params), result=None,
                            unit=spec.unit, assumptions=[exc.message_zh], missing=[exc.param])
         return CalcAnswer(f"无法计算:{exc.message_zh}", [], calc)
-    ordered = _by_relevance(result.refs, u, data)
+    ordered = _by_relevance(result.refs, u, data, keep_first="rules" not in result.calculation.details)
     citations, numbers = cite_refs(ordered, data)
     number_of = {(r.doc_id, r.quote): n for r, n in zip(ordered, numbers)}
     calc = result.calculation.model_copy(update={"sources": sorted(set(numbers))})
