@@ -248,8 +248,10 @@ class DecisionModel:
         p = self.probabilities(evidence.features)
         if p[ANSWERED] >= self.threshold:
             status = ANSWERED
-        elif not (u.domain or _names_domain(u, self)):
-            # Without a single word of the domain, "the articles cover the topic" cannot be claimed.
+        elif not (u.domain or _names_domain(u, self)) and p["unanswerable"] >= p[PARTIAL]:
+            # Without a single word of the domain, "the articles cover the topic" cannot be claimed — unless
+            # the evidence is close enough that the model calls it partial ("刚换了工作 中间空了十来天 新公司给
+            # 交上了 啥时候能用" never says 医保): then it is not called another domain.
             status = OUT_OF_SCOPE
         elif p["unanswerable"] >= self.refuse_threshold and not (evidence.missing and p[PARTIAL] >= p["unanswerable"]):
             status = NO_ANSWER

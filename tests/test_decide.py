@@ -63,6 +63,8 @@ EVIDENCE = Evidence({f: 0.0 for f in FEATURES})
      (0.3, 0.5, (), "医保断了怎么补缴", "partial"),          # unsure, not clearly unanswerable
      (0.1, 0.1, (), "医保电子凭证怎么激活", "no_answer"),     # clearly unanswerable, in the domain
      (0.1, 0.1, (), "今天天气怎么样", "out_of_scope"),        # no word of the domain
+     # no word of the domain, but evidence the model calls related: not "another domain"
+     (0.1, 0.6, (), "换了工作中间空了半个月 新公司给交上了 啥时候能用", "partial"),
      (0.1, 0.3, ("北京的规定",), "北京医保断缴了交多少", "no_answer"),  # P(unanswerable) 0.6 > P(partial)
      (0.2, 0.5, ("北京的规定",), "北京医保断缴了交多少", "partial")],
 )
