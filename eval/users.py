@@ -32,6 +32,11 @@ from typing import Any
 from .metrics import keyword_coverage, normalize_text, numeric_correct, percentile
 
 USERS_FILE = Path(__file__).with_name("users.jsonl")
+# Numeric questions written later for train and dev only (issue 14): loaded with USERS_FILE as part of the
+# set. They live apart so that users.jsonl keeps its per style × kind 2/5–1/5–2/5 split; this file holds
+# no test rows (the loader refuses one).
+EXTRA_FILE = Path(__file__).with_name("numeric_extra.jsonl")
+EXTRA_SPLITS = ("train", "dev")
 SPLITS = ("train", "dev", "test")
 STYLES = ("casual", "story", "typo", "nopunct", "dialect", "traditional", "injection", "english", "pinyin", "real")
 KINDS = ("answerable", "conflict", "numeric", "numeric-missing", "partial", "no_answer", "out_of_scope")
@@ -119,25 +124,36 @@ def from_own(q: Any) -> UserQuestion:
                         q.expected_number, None, q.min_distinct_docs, (), "eval/questions.jsonl", "")
 
 
-def load_users(path: Path = USERS_FILE, splits: Iterable[str] | None = None) -> list[UserQuestion]:
-    """Read and validate the set; raises ValueError naming ``path:line`` and duplicate ids/questions."""
+def load_users(path: Path = USERS_FILE, splits: Iterable[str] | None = None,
+               extra: Path | None = None) -> list[UserQuestion]:
+    """Read and validate the set; raises ValueError naming ``path:line`` and duplicate ids/questions.
+
+    ``extra`` (default: ``EXTRA_FILE`` when ``path`` is the shipped ``USERS_FILE``) is read after it as
+    part of the same set; its rows must be train or dev.
+    """
     wanted = set(splits) if splits is not None else set(SPLITS)
+    if extra is None and Path(path).resolve() == USERS_FILE.resolve() and EXTRA_FILE.exists():
+        extra = EXTRA_FILE
     out: list[UserQuestion] = []
-    seen: dict[str, int] = {}
-    texts: dict[str, int] = {}
-    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            q = parse_user_question(json.loads(line))
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"{path}:{lineno}: {exc}") from exc
-        if q.id in seen or q.question in texts:
-            raise ValueError(f"{path}:{lineno}: duplicate id or question (first on line "
-                             f"{seen.get(q.id) or texts.get(q.question)})")
-        seen[q.id], texts[q.question] = lineno, lineno
-        if q.split in wanted:
-            out.append(q)
+    seen: dict[str, str] = {}
+    texts: dict[str, str] = {}
+    for file in (Path(path), *((Path(extra),) if extra is not None else ())):
+        for lineno, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            where = f"{file}:{lineno}"
+            try:
+                q = parse_user_question(json.loads(line))
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{where}: {exc}") from exc
+            if file != Path(path) and q.split not in EXTRA_SPLITS:
+                raise ValueError(f"{where}: the extra file holds train and dev questions only, not {q.split!r}")
+            if q.id in seen or q.question in texts:
+                first = seen.get(q.id) or texts.get(q.question)
+                raise ValueError(f"{where}: duplicate id or question (first at {first})")
+            seen[q.id], texts[q.question] = where, where
+            if q.split in wanted:
+                out.append(q)
     return out
 
 

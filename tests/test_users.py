@@ -1,14 +1,18 @@
 """The held-out users question set: its file, its fixed splits and its metrics."""
 
+import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from eval.users import (
     ANSWERABLE_KINDS,
+    EXTRA_FILE,
     KINDS,
     SPLITS,
     STYLES,
+    USERS_FILE,
     UserQuestion,
     UserRecord,
     load_users,
@@ -18,6 +22,9 @@ from eval.users import (
 )
 
 QUESTIONS = load_users()
+# The stratified file alone (without eval/numeric_extra.jsonl, which adds train/dev numeric questions).
+STRATIFIED = load_users(USERS_FILE, extra=Path("/dev/null"))
+EXTRA = load_users(EXTRA_FILE, extra=Path("/dev/null")) if EXTRA_FILE.exists() else []
 
 
 def test_the_set_is_large_and_every_main_style_is_at_least_a_tenth():
@@ -47,13 +54,35 @@ def test_splits_are_disjoint():
 
 def test_splits_are_stratified_by_style_and_kind():
     groups: dict[tuple[str, str], Counter] = {}
-    for q in QUESTIONS:
+    for q in STRATIFIED:
         groups.setdefault((q.style, q.kind), Counter())[q.split] += 1
     for group, counts in groups.items():
         n = sum(counts.values())
         # 2/5 train, 1/5 dev, 2/5 test within every style × kind group (rounding: within one question).
         assert abs(counts["train"] - 0.4 * n) <= 1 and abs(counts["test"] - 0.4 * n) <= 1, group
         assert abs(counts["dev"] - 0.2 * n) <= 1, group
+
+
+def test_the_extra_numeric_questions_are_train_and_dev_only_and_part_of_the_set():
+    assert len(EXTRA) >= 60 and len(QUESTIONS) == len(STRATIFIED) + len(EXTRA)
+    assert {q.split for q in EXTRA} == {"train", "dev"}
+    assert {q.kind for q in EXTRA} == {"numeric", "numeric-missing"}
+    splits = Counter(q.split for q in EXTRA)
+    assert abs(splits["train"] - 2 * len(EXTRA) / 3) <= len(EXTRA) / 10  # about 2/3 train, 1/3 dev
+    for style in {q.style for q in EXTRA}:  # every style has both train and dev questions
+        assert {q.split for q in EXTRA if q.style == style} == {"train", "dev"}, style
+    ids = [int(q.id.split("-")[1]) for q in STRATIFIED + EXTRA]
+    assert len(set(ids)) == len(ids)
+
+
+def test_the_extra_file_may_not_hold_test_questions(tmp_path):
+    row = {"id": "u-9998", "question": "欠了2000 拖了30天 滞纳金多少", "style": "casual", "kind": "numeric",
+           "split": "test", "expected_docs": ["003_4866c6536e7694db"], "keywords": [], "expected_number": 30,
+           "calc": None, "min_distinct_docs": 1, "forbidden": [], "source": "written", "note": ""}
+    path = tmp_path / "extra.jsonl"
+    path.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="train and dev"):
+        load_users(USERS_FILE, extra=path)
 
 
 def test_answerable_questions_carry_their_expectations():
