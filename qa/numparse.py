@@ -263,9 +263,15 @@ _RATE_RE = re.compile(
 # A digit run after 万分之 whose last digit is the 一 of 一天: 万分之五一天 (or 万分之51天 once the
 # numerals are typed as digits) is 万分之五 a day. Only plain digit runs: 万分之十一 is eleven.
 _PER_DAY_TAIL = re.compile(rf"^(?:\d|[{''.join(_CN_DIGIT)}])+[1一]$")
+# …and the same 一 of the period a rate is paid for: 费率百分之七一年 (7% for a year, not 71%),
+# 百分之五一个月. Chinese digits only: a typed 71 is seventy-one.
+_PER_PERIOD_TAIL = re.compile(rf"^[{''.join(_CN_DIGIT)}]+一$")
+_PERIOD_AFTER = re.compile(r"(?P<one>一\s*(?:整\s*)?(?P<u>年|个\s*月|个?\s*季度)(?P<half>半)?)(?!多)")
 _REL_YEAR = {"今年": 0, "本年": 0, "去年": -1, "上年": -1, "明年": 1, "前年": -2, "次年": 1}
 _FULL_DATE_RE = re.compile(
-    rf"(?P<y>(?:19|20)\d{{2}}|[{''.join(_CN_DIGIT)}]{{4}}|今年|本年|去年|明年|前年)\s*年?\s*"
+    # A two-digit year is read only right before 年 and a month (25年8月 = 2025-08; 交了25年 is a length).
+    rf"(?P<y>(?:19|20)\d{{2}}|(?<![\d.])[1-4]\d(?=年\d{{1,2}}月(?!\d))|[{''.join(_CN_DIGIT)}]{{4}}|今年|本年|去年|明年|前年)"
+    rf"\s*年?\s*"
     rf"(?P<m>{_DIGIT_OR_CN_SMALL})\s*月份?(?:\s*(?P<d>{_DIGIT_OR_CN_SMALL})\s*[日号])?"
 )
 _ISO_DATE_RE = re.compile(
@@ -288,6 +294,7 @@ _DURATION_RE = re.compile(
     rf"(?P<u>年|月|天|日|周|星期|礼拜)(?P<half2>半)?(?P<more3>多)?)"
     rf"|(?:半\s*(?:个\s*)?(?P<hu>年|月))"
 )
+_QUARTERS_RE = re.compile(rf"(?<![哪每第这那\d{_CN_CHARS}])(?P<n>{_NUM})\s*个\s*季度")
 # Two units in one length: 一年零三个月 (15 months), 三个月零十天 (3 months + 10 days).
 # Written together only: "交了10年 3个月没交" is two statements.
 _COMPOUND_RE = re.compile(
@@ -377,9 +384,25 @@ class _Scanner:
         self.found.append(Quantity(kind, value, start, end, self.original[start:end], approx))
 
     def each(self, pattern: re.Pattern[str]):
-        for m in pattern.finditer(self.text):
-            if m.end() > m.start() and self.free(m.start(), m.end()):
+        pos, retry = 0, False
+        while pos <= len(self.text):
+            m = pattern.search(self.text, pos)
+            if m is None:
+                return
+            if m.end() == m.start():
+                pos = m.end() + 1
+                continue
+            # After a match that overlapped a quantity already read, the search goes on from its next
+            # character ("费率百分之十 半年": 十 半年 is not free, 半年 is); a match found so is not taken
+            # right after a numeral already read (it would be that number's tail: 4340 → 340).
+            tail = retry and m.start() > 0 and self.taken[m.start() - 1] and (
+                self.text[m.start() - 1] in _CN_CHARS or self.text[m.start() - 1].isdigit()
+                or self.text[m.start() - 1] in ".,")
+            if self.free(m.start(), m.end()) and not tail:
                 yield m
+                pos, retry = m.end(), False
+            else:
+                pos, retry = m.start() + 1, True
 
 
 # Numerals that count things but never name a month: 仨月 / 俩月 / 两月 are lengths (March is 三月).
@@ -421,6 +444,16 @@ def _scan(text: str) -> list[Quantity]:
                 raw, end = m["fn"], m.end()
                 if _PER_DAY_TAIL.match(raw) and re.match(r"\s*[天日]", t[end:]):
                     raw, end = raw[:-1], end - 1  # 万分之五一天: 万分之五 a day, not 万分之五十一
+                elif _PER_PERIOD_TAIL.match(raw) and _PERIOD_AFTER.match(t, end - 1):
+                    # 百分之七一年: 7% for one year, not 71%; the 一年 is kept as the length it is.
+                    raw, end = raw[:-1], end - 1
+                    p = _PERIOD_AFTER.match(t, end)
+                    assert p is not None
+                    unit = p["u"][-1]
+                    one = Decimal("1.5") if p["half"] else Decimal(1)
+                    length = Duration(one, "year") if unit == "年" else Duration(
+                        one * (3 if unit == "度" else 1), "month")
+                    sc.add("duration", length, end, p.end())
                 sc.add("rate", _num_value(raw) / base, m.start(), end)
             elif m["pn"]:
                 sc.add("rate", Decimal(m["pn"].replace(",", "")) / 100, m.start(), m.end())
@@ -438,6 +471,8 @@ def _scan(text: str) -> list[Quantity]:
             if not re.search(r"年", t[m.start() : m.end()]):
                 continue  # "2025 3月" without 年 is not a date we trust
             year, offset = _small_int(y_raw), None
+            if year < 100:
+                year += 2000  # 25年8月
         try:
             month = _small_int(m["m"])
             day = _small_int(m["d"]) if m["d"] else None
@@ -461,6 +496,12 @@ def _scan(text: str) -> list[Quantity]:
 
     # 4. Durations: 一年零三个月, 三个月零十天; 三个月, 两年, 半年, 一年半, 一个半月, 30天, 两周; "3月" by context.
     _scan_compound(sc)
+    # N个季度 is 3N months (一个季度 = 3个月); a bare 一季度 is the first quarter of a year, not a length.
+    for m in sc.each(_QUARTERS_RE):
+        try:
+            sc.add("duration", Duration(_num_value(m["n"]) * 3, "month"), m.start(), m.end())
+        except (ValueError, InvalidOperation):
+            continue
     for m in sc.each(_DURATION_RE):
         approx = bool(m["more"] or m["more2"] or m["more3"])
         if m["hu"]:
@@ -530,11 +571,20 @@ def _scan(text: str) -> list[Quantity]:
             continue  # 一一, 二三: digit runs without a unit are words, not numbers
         sc.add("number", value, m.start(), m.end())
 
-    # Join two rates written as a range: 百分之十到百分之十二, 10%到12%.
+    # Join two rates written as a range: 百分之十到百分之十二, 10%到12%; and two parts written as a sum
+    # (费率2%+8%, 单位8%加个人2% is left to the caller: words between): one rate, their total.
     found = sorted(sc.found, key=lambda q: q.start)
     merged: list[Quantity] = []
     for q in found:
         if (
+            merged
+            and q.kind == "rate"
+            and merged[-1].kind == "rate"
+            and re.fullmatch(r"\s*(?:\+|加)\s*", t[merged[-1].end : q.start])
+        ):
+            first = merged.pop()
+            merged.append(Quantity("rate", first.value + q.value, first.start, q.end, text[first.start : q.end]))
+        elif (
             merged
             and q.kind == "rate"
             and merged[-1].kind == "rate"

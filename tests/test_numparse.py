@@ -454,3 +454,64 @@ def test_english_month_and_year(text: str, value: CalendarDate) -> None:
 def test_english_month_lookalikes_are_not_dates() -> None:
     assert kinds("Marching 2025") == [("number", D(2025))]
     assert kinds("Octopus 2025") == [("number", D(2025))]
+
+
+# ----------------------------------------------------------------------------- issue 14, part 5 forms
+
+
+@pytest.mark.parametrize(
+    ("text", "rate", "length"),
+    [
+        ("费率百分之七一年要交多少", D("0.07"), Duration(D(1), "year")),  # 7% for a year, not 71%
+        ("百分之五一个月", D("0.05"), Duration(D(1), "month")),
+        ("百分之七一年半", D("0.07"), Duration(D("1.5"), "year")),
+        ("费率百分之八一个季度", D("0.08"), Duration(D(3), "month")),
+    ],
+)
+def test_rate_followed_by_one_period(text: str, rate: Decimal, length: Duration) -> None:
+    found = find_quantities(text)
+    assert [(q.kind, q.value) for q in found] == [("rate", rate), ("duration", length)]
+
+
+def test_rate_tails_that_are_numbers_stay_numbers() -> None:
+    assert find_quantities("百分之二十一年")[0].value == D("0.21")  # 二十一 is no digit run
+    assert find_quantities("费率71%一年")[0].value == D("0.71")  # typed digits are as written
+
+
+@pytest.mark.parametrize(
+    ("text", "months"), [("交一个季度要多少", 3), ("两个季度", 6), ("3个季度", 9)]
+)
+def test_quarters_are_three_months(text: str, months: int) -> None:
+    (q,) = find_quantities(text)
+    assert (q.kind, q.value) == ("duration", Duration(D(months), "month"))
+
+
+def test_first_quarter_is_not_a_length() -> None:
+    assert not [q for q in find_quantities("一季度交的") if q.kind == "duration"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("25年8月交上了", CalendarDate(2025, 8)), ("断保了4年,25年9月重新叫上了", CalendarDate(2025, 9))],
+)
+def test_two_digit_year_before_a_month(text: str, value: CalendarDate) -> None:
+    assert [q.value for q in find_quantities(text) if q.kind == "date"] == [value]
+
+
+def test_two_digit_years_are_lengths_otherwise() -> None:
+    found = find_quantities("交了25年8个月")
+    assert [q.kind for q in found] == ["duration"]
+    assert [q.kind for q in find_quantities("累计25年 要求30年")] == ["duration", "duration"]
+
+
+def test_a_length_after_a_rate_is_still_found() -> None:
+    # 十 半年 overlaps the rate 百分之十; the search goes on and finds 半年.
+    found = find_quantities("费率百分之十 半年要交多少")
+    assert [(q.kind, q.value) for q in found] == [("rate", D("0.1")), ("duration", Duration(D("0.5"), "year"))]
+    # …but never the tail of a number already read.
+    assert [q.value for q in find_quantities("2025年4340元")] == [CalendarDate(2025, None), D(4340)]
+
+
+def test_rates_written_as_a_sum_are_one_rate() -> None:
+    (q,) = find_quantities("费率2%+8%")
+    assert (q.kind, q.value) == ("rate", D("0.10"))
