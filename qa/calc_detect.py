@@ -174,10 +174,14 @@ _AMOUNT_ASK = re.compile(
     rf"{_PAY}多少|多少钱|{_PAY}几|罚多少|怎么算|咋算|如何算|如何计算|怎么计算|怎样计算|算一下|算算|帮我算|"
     rf"一共|总共|合计|加起来|补[缴交]?多少|补几|[要得需]补|"
     r"(要|得|需要?|掏|花)多少(?=钱|块|元|呢|啊|呀|嘞|哇|了|吗|$|[\s,。;?!])|"
+    # 按10%算多少, 算下来多少, 一年共多少: a sum or a reckoning asked for.
+    r"算(下来|起来)?(是|要|得|一共)?多少|(?<![一总])共(计|要|需)?多少|"
     r"(金额|费用|[缴费]额|钱数?|总额)(是|为|有|大概|大约|约|一共|总共)?多少|"
     # "交一年多少", "一个月多少", "每月多少": a period then 多少 asks for that period's amount.
     rf"(?:{_PAY}|每|一|1)\s*(?:年|个?月)\s*(?:要|得|需要?)?{_PAY}?多少(?![年个月天])|"
-    r"how\s*much|\btotal\b"
+    r"how\s*much|\btotal\b|"
+    # …基数三千五百元 比例百分之八点五 多少: a bare 多少 as the last clause, after the inputs.
+    r"[\s,;，；]多少\s*(钱|元|块)?\s*[?？]*\s*$"
 )
 # Questions about a rule or a standard, not about the user's numbers.
 _FACT_ASK = re.compile(r"哪一?年的|哪些|哪种|什么标准|按什么|是什么(?!时候)|标准是多少|下限是多少|上限是多少")
@@ -201,12 +205,13 @@ _FEE_TOTAL = re.compile(
 _WAIT_PERIOD = re.compile(r"等待期")
 _MORE_BREAK = re.compile(r"多断保|每多断|断保\s*[\d一二两三四五六七八九十]+\s*年|断保了")
 _YEARS_ASK = re.compile(
-    rf"(还|再|尚|仍)(要|需|需要|得|应)?{_PAY}?(几|多少)年|还?差(几|多少)年|剩(几|多少)年|"
+    rf"(还|再|尚|仍)(要|需|需要|得|应)?(缴纳|交纳|{_PAY})?(几|多少)年|还?差(几|多少)年|剩(几|多少)年|"
     rf"补(几|多少)年|(还|再)(要|需要?|得)?{_PAY}(多久|多长时间)|还?差多久|[缴交]够|[缴交]满.{{0,6}}(几|多少)年|"
     r"(how|怎么)\s*many\s+more|many\s+more\s+(years?|年)|more\s+to\s+go|(years?|年)\s+(left|to\s+go)"
 )
 _YEARS_CONTEXT = re.compile(
-    r"\b(paid|contributed|got|have)\b[^,。;?!]{0,8}\d+\s*(年|years?)|\b(retire|retirement|requires?)\b|"
+    r"\b(paid|contributed|got|have)\b[^,。;?!]{0,8}\d+\s*(年|years?)|\b(retire|retirement|requires?|requirement)\b|"
+    r"[缴交]了[^,。;?!\d]{0,10}\d+\s*年|"
     r"年限|退休|[缴交]了?\s*[\d一二两三四五六七八九十几]+\s*年|满\s*[\d一二两三四五六七八九十]+\s*年"
 )
 _RESIDENT = re.compile(r"居民医保|城乡居民|居民|新农合|合作医疗|农合")
@@ -236,15 +241,28 @@ _MONTHLY = re.compile(
 _BREAK_BEFORE = re.compile(
     r"(断保?|断缴|停保?|停缴|没[缴交保]|未[缴交保]|中断)了?\s*(有|快|近|差不多|整整|足足|大概|大约|约|将近)?\s*$|"
     # English left in the question: skipped 居民医保 for 1年, missed 2年, a 2年 gap.
-    r"\b(skip(ped)?|miss(ed)?|lapsed?|stopp?(ed)?|without|uninsured)\b[^,。;?!\d]{0,24}$"
+    # …and "no cover for 3 years", "not insured for 2 years", "didn't pay for 2 years".
+    r"\b(skip(ped)?|miss(ed)?|lapsed?|stopp?(ed)?|without|uninsured|unpaid|no\s+(cover|coverage|insurance)|"
+    r"not\s+(covered|insured|paid)|didn'?t\s+pay)\b[^,。;?!\d]{0,24}$"
 )
-_BREAK_AFTER = re.compile(r"\s*(没|未)有?[缴交保参]|\s*的?断保|\s*(of\s+)?(break|gap|lapse|without|uninsured)\b")
+_BREAK_AFTER = re.compile(
+    # 4个月忘了交 / 两年忘交: forgotten months are months without cover too.
+    r"\s*(没|未)有?[缴交保参]|\s*忘(了|记)?[缴交]|\s*的?断保|\s*(of\s+)?(break|gap|lapse|without|uninsured)\b"
+)
 _NOW = re.compile(r"今天|这个月|本月|刚刚|刚才|刚[缴交补]|现在[缴交补]")
 _LAST_MONTH = re.compile(r"上个月|上月")
 
 
+# "欠费一千二百五十元 逾期八十天 滞纳金": a list of inputs ending in the fee asks for it.
+_LATE_TAIL = re.compile(r"(滞纳金|罚金)\s*(呢|嘞|咧|啊|呀)?\s*[?？。.!！]*\s*$")
+
+
 def _is_numeric_question(t: str) -> bool:
-    return bool(_ASK.search(t) or _LATE.search(t) and re.search(r"算|多少|几", t))
+    return bool(
+        _ASK.search(t)
+        or _LATE.search(t) and re.search(r"算|多少|几", t)
+        or _LATE_TAIL.search(t) and re.search(r"\d|[一二两三四五六七八九十百千万]", t)
+    )
 
 
 def _asks_total(t: str) -> bool:
@@ -277,6 +295,17 @@ def _resident_start_month(t: str, quantities: list[Quantity]) -> bool:
     return paid_in and any(_break_years(t, q) for q in quantities)
 
 
+def _resident_wait_length(t: str, quantities: list[Quantity]) -> bool:
+    """Years without cover and how long the wait is, in article 002's words (断保 / 等待期) and not
+    about 职工医保: 居民医保断了三年 等待期多长, 断保了6年 要等多久. (A "几个月能报销" without them
+    stays with benefit_dates, which lists every article's rule.)"""
+    if _EMPLOYEE.search(t) or not (_WAIT_PERIOD.search(t) or "断保" in t):
+        return False
+    if not re.search(r"多久|多长|几个月|多少个月|几月|等待期(是|为|有)?(几|多)", t):
+        return False
+    return any(_break_years(t, q) for q in quantities)
+
+
 # Money paid *out* (大病保险最多能报多少钱, 报销比例): a benefit, not a contribution we calculate.
 _BENEFIT_AMOUNT = re.compile(r"(能|可以|最多|最高|一年)?报(销)?(多少|几)|报销比例|支付限额|最高支付|能报|封顶")
 
@@ -286,7 +315,7 @@ def _choose_kind(t: str, quantities: list[Quantity]) -> str | None:
         return "arrears_total" if _asks_total(t) else "late_fee"
     if _WAIT_PERIOD.search(t) and _MORE_BREAK.search(t) and re.search(r"几个月|多少个月|多久|多长|几月", t):
         return "resident_waiting_period"
-    if _resident_start_month(t, quantities):
+    if _resident_start_month(t, quantities) or _resident_wait_length(t, quantities):
         return "resident_waiting_period"
     recover_ask = _RECOVER.search(t) and (_DATE_ASK.search(t) or _TIMING.search(t))
     wait_ask = _WAIT_PERIOD.search(t) and re.search(r"多久|多长|几个月|多少天", t)
@@ -428,6 +457,9 @@ def _amounts(ctx: _Ctx, min_bare: Decimal = Decimal(10)) -> list[Quantity]:
 _SPENT_BEFORE = re.compile(r"花了?|花费|医药费|医疗费|住院费|药费|报销了?|报了|余额|账户|存款|贷款|退休金|养老金|赔")
 
 
+_INCOME_OR_SPENT = re.compile(rf"(收入|挣|赚|工资|月薪|薪水|年薪|营业额|利润|{_SPENT_BEFORE.pattern})[了个有约近]*\s*$")
+
+
 def _pick(ctx: _Ctx, amounts: list[Quantity], labels: dict[str, re.Pattern[str]]) -> Quantity | None:
     """The amount with the first label of ``labels`` (written before it or right after it:
     基数5000 / 5000的基数), else the first unlabelled amount that is not money spent."""
@@ -500,6 +532,23 @@ def _bare_rate(ctx: _Ctx, daily: bool) -> tuple[Decimal, Quantity] | None:
     return None
 
 
+_RATE_NAME_BEFORE = re.compile(r"(费率|比例|费比|\brate)\s*(是|为|按|:|is|of)?\s*(按|is)?\s*$")
+# A share of one's pay that sets the base, not the rate: 基数是月薪的60%, 工资的60%那档.
+_SHARE_OF_PAY = re.compile(r"(工资|月薪|薪水|收入|平均工资|社平)的?\s*$")
+
+
+def _labelled_rate(ctx: _Ctx, rates: list[Quantity], daily: bool) -> Quantity:
+    """The rate the question names as such (费率4% beside 月薪的60%), else the first that is not a share of pay."""
+    if not daily:
+        named = [r for r in rates if _RATE_NAME_BEFORE.search(ctx.before(r, 8))]
+        if named:
+            return named[0]
+        rest = [r for r in rates if not _SHARE_OF_PAY.search(ctx.before(r, 6))]
+        if rest:
+            return rest[0]
+    return rates[0]
+
+
 def _read_rate(ctx: _Ctx, single: str | None, low: str | None = None, high: str | None = None) -> None:
     rates = ctx.free("rate")
     ranges = ctx.free("rate_range")
@@ -509,7 +558,8 @@ def _read_rate(ctx: _Ctx, single: str | None, low: str | None = None, high: str 
         ctx.take(high, q.value[1], q)
         ctx.evidence[high] = q.text
     elif rates and single:
-        ctx.take(single, rates[0].value, rates[0])
+        chosen = _labelled_rate(ctx, rates, daily=single == "daily_rate")
+        ctx.take(single, chosen.value, chosen)
     elif single:
         found = _bare_rate(ctx, daily=single == "daily_rate")
         if found is not None:
@@ -564,7 +614,8 @@ def _back(ctx: _Ctx) -> None:
 
 
 _EMPLOYER_CAUSED = re.compile(
-    r"(单位|公司|用人单位|老板|企业|厂里|厂子|工厂|厂家|东家|雇主)(的)?(一直|都|就|也|从来|根本|压根|还)?"
+    # (\s*: an English question read into Chinese keeps its spaces, "my 单位 没交 my 医保")
+    r"(单位|公司|用人单位|老板|企业|厂里|厂子|工厂|厂家|东家|雇主)\s*(的)?(一直|都|就|也|从来|根本|压根|还)?\s*"
     r"(原因|没|未|漏|欠|忘|断|少|拖|不给|不交|不缴)|因单位|单位造成|"
     r"\b(employer|company|boss)\b[^,。;?!]{0,12}(didn't|did not|never|failed|stopped|forgot)"
 )
@@ -577,7 +628,8 @@ _OWED_LABELS = {
 }
 # Months owed (欠了5个月, 5个月没交) — not months late (拖了2个月), which is the late period.
 _OWED_MONTHS_BEFORE = re.compile(
-    r"(欠|断|漏|没有?[缴交]|未[缴交])[缴交费保]?了?\s*$|\b(missed|skipped|owe|owed|unpaid|behind)\s*(for\s+)?$"
+    # 补缴3个月 (with a monthly amount) names the months owed, as 欠了3个月 does.
+    r"(欠|断|漏|没有?[缴交]|未[缴交]|补[缴交])[缴交费保]?了?\s*(医保|社保)?(费)?\s*$|\b(missed|skipped|owe|owed|unpaid|behind)\s*(for\s+)?$"
 )
 DAYS_PER_MONTH = 30  # only to turn 三个月零十天 into days for a late fee, and said so
 
@@ -611,6 +663,8 @@ def _read_owed(ctx: _Ctx) -> None:
         q
         for q in ctx.free("duration")
         if _months_of(q) and (_OWED_MONTHS_BEFORE.search(ctx.before(q, 12)) or _BREAK_AFTER.match(ctx.after(q, 4)))
+        # "欠费了 一个月三百二": a 一个月 right before a number is the monthly amount's label, not months owed.
+        and not re.match(r"[\d一二两三四五六七八九十百千万]", ctx.after(q, 1))
     ]
     if monthly and months and not owed:
         m, n = monthly[0], months[0]
@@ -699,8 +753,45 @@ _HOUSEHOLD_LIST = re.compile(rf"(?:{_TOKEN})(?:{_LINK}(?:{_TOKEN}))+")
 _TRIO = re.compile(r"我们仨|咱们?仨")
 
 
+# A couple and the people listed after it: 俩口子加俩娃 (4), 我们俩和我妈 (3).
+_COUPLE_PLUS = re.compile(
+    rf"(?:{_PAIR.pattern})(?P<rest>(?:{_LINK}(?:{_MEMBERS.pattern.replace('?P<n>', '')}|{_TOKEN}))+)"
+)
+_EN_COUNT = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+_EN_N = r"(\d+|two|three|four|five|six|seven|eight|nine|ten)"
+# English counts a mixed-language question keeps: a family of 5, 4 of us, 3 people.
+_EN_PERSONS = re.compile(
+    rf"\b(?:family|household)\s+of\s+{_EN_N}\b|\b{_EN_N}\s+of\s+us\b|\b{_EN_N}\s*(?:people|persons|family\s+members)\b"
+)
+
+
+def _couple_plus(t: str) -> tuple[int, str] | None:
+    m = _COUPLE_PLUS.search(t)
+    if not m:
+        return None
+    rest, n = m["rest"], 2
+    for k in _MEMBERS.finditer(rest):
+        raw = k["n"]
+        try:
+            n += int(raw) if raw.isdigit() else int(cn_to_decimal(raw))
+        except ValueError:
+            return None
+    rest = _MEMBERS.sub(" ", rest)
+    n += sum(2 if h["two"] else 1 for h in _HOUSEHOLD.finditer(rest))
+    return n, m.group(0)
+
+
 def _persons(t: str) -> tuple[int, str] | None:
-    """How many people: 一家四口, 3口人, 俩人, 我和老婆孩子三个人, 两口子."""
+    """How many people: 一家四口, 3口人, 俩人, 我和老婆孩子三个人, 两口子, 俩口子加俩娃, a family of 5."""
+    found = _couple_plus(t)
+    if found:
+        return found
+    m = _EN_PERSONS.search(t)
+    if m:
+        raw = next(g for g in m.groups() if g)
+        n = int(raw) if raw.isdigit() else _EN_COUNT[raw]
+        if n > 1:
+            return n, m.group(0)
     m = _PERSONS.search(t)
     if m:
         raw = m.group(1)
@@ -735,17 +826,21 @@ def _persons(t: str) -> tuple[int, str] | None:
 
 
 def _resident_premium(ctx: _Ctx) -> None:
+    found = _persons(ctx.t)
+    if found:
+        ctx.take("persons", found[0], text=found[1])
+        # The count's own digits (a family of 5) are no premium.
+        at = ctx.t.find(found[1])
+        ctx.used.update(q.start for q in ctx.quantities if at <= q.start < at + len(found[1]))
     for q in _amounts(ctx, Decimal(1)):
         name = ctx.label(q, _RESIDENT_LABELS, width=8)
         if name and name not in ctx.params:
             ctx.take(name, q.value, q)
     if "personal" not in ctx.params:
-        rest = _amounts(ctx, Decimal(1))
+        # Not income or money spent in a story (去年种地收入两万多, 住院花了一万).
+        rest = [q for q in _amounts(ctx, Decimal(1)) if not _INCOME_OR_SPENT.search(ctx.before(q, 6))]
         if rest:
             ctx.take("personal", rest[0].value, rest[0])
-    found = _persons(ctx.t)
-    if found:
-        ctx.take("persons", found[0], text=found[1])
     m = _WITH_SUBSIDY.search(ctx.t)
     separately = re.search(r"分别|各(是|为|要)?多少|respectively|each\s+part", ctx.t)  # two figures, not a sum
     excluded = _WITHOUT_SUBSIDY.search(ctx.t[max(0, m.start() - 4) : m.end()]) if m else None
@@ -758,13 +853,15 @@ _YEAR_LABELS = {
     "actual": re.compile(r"实际"),
     "required": re.compile(
         r"满|要求|规定|最低|法定|至少|够|需要?|应|年限为|标准|(?<![还再])[要得][缴交]|"
+        # 俺们这要二十年: a bare 要 right before the years (not 还要, a question)
+        r"(?<![还再想])要\s*$|"
         r"\b(says?|requires?|required|needs?|needed|minimum|at\s+least|must|have\s+to)\b"
     ),
-    # 视同加实际一共算24年 / 我累计16年 / I've got 9年: the total paid so far.
-    "paid": re.compile(
-        r"[缴交]了|已[缴交经]|已经|累计[缴交]?|一共[缴交算]?|总共[缴交算]?|合计|总计|加起来|[缴交]过|"
-        r"\b(got|paid|had)\b|i've|\bhave\b(?!\s+to)"
-    ),
+    # 视同加实际一共算24年 / 我累计16年: the stated total, trusted over a plain 交了 (a story may give
+    # 交了十五年 and then 这样累计是23年: the 15 is a part of the 23).
+    "total": re.compile(r"累计[缴交]?|一共[缴交算]?|总共[缴交算]?|合计|总计|加起来"),
+    # 交了11年 / I've got 9年: paid so far.
+    "paid": re.compile(r"[缴交]了|已[缴交经]|已经|[缴交]过|\b(got|paid|had)\b|i've|\bhave\b(?!\s+to)"),
     # 离退休还有4年: the time left before retiring, not a contribution period.
     "until": re.compile(r"离退休|距离?退休|到退休|退休还(有|剩|差)"),
 }
@@ -779,6 +876,19 @@ def _year_label(ctx: _Ctx, q: Quantity) -> str | None:
     name = ctx.label(q, _YEAR_LABELS, width=8)
     if name is None and re.match(r"\s*的?(要求|规定|标准)", ctx.after(q, 5)):
         return "required"
+    if name is None and re.search(r"\b(requirement|required|requires?|rule|minimum)\b", _clause_before(ctx, q, 30)):
+        return "required"  # "the requirement here is 25年": the English label further back in the clause
+    m = re.match(r"的?(视同|实际)", ctx.after(q, 3))
+    if m and name in (None, "paid", "total", "deemed", "actual"):
+        # 交了8年视同 5年实际: the part named right after the number (a 视同 before the 5 is the 8's).
+        return "deemed" if m.group(1) == "视同" else "actual"
+    if name == "paid":
+        # 实际交了十年 / 视同交了6年: the 实际/视同 of the clause says which part was paid.
+        clause = _clause_before(ctx, q, 8)
+        if "实际" in clause:
+            return "actual"
+        if "视同" in clause:
+            return "deemed"
     if name == "required":
         before = ctx.before(q, 8)
         actual = "实际" in _clause_before(ctx, q, 8)  # 实际缴费满10年: the actual-years part
@@ -809,6 +919,9 @@ def _years(ctx: _Ctx) -> None:
         ctx.used.add(q.start)
         ctx.evidence[name] = q.text
         ctx.note_approx(q)
+    if "total" in found:
+        found["paid"] = found.pop("total")
+        ctx.evidence["paid"] = ctx.evidence.pop("total")
     if "paid" not in found and unlabelled and not ({"deemed", "actual"} & set(found)):
         found["paid"] = unlabelled[0].value.years
         ctx.evidence["paid"] = unlabelled[0].text
@@ -842,6 +955,14 @@ def _years(ctx: _Ctx) -> None:
 _BASE_WAIT_BEFORE = re.compile(r"(等待期?|基础|基本|起步|先等)(期|就|都)?(为|是|有)?\s*$|等\s*$")
 
 
+def _base_wait_clause(ctx: _Ctx, q: Quantity) -> bool:
+    """等待期按我们这的规定是6个月: the clause names the wait and states its length (是/为), and is not
+    the per-year part (每多断一年加2个月)."""
+    clause = _clause_before(ctx, q, 16)
+    return bool(re.search(r"等待期|基础等|起步", clause) and re.search(r"(是|为|有)\s*$", clause)
+                and not re.search(r"每|增加|加|延长|多等", clause))
+
+
 def _waiting(ctx: _Ctx, today: date | None) -> None:
     """Article 002's waiting period; the asker's own rule (基础等待期2个月, 每多断一年加2个月)
     is read as the rule, not as their break."""
@@ -855,7 +976,7 @@ def _waiting(ctx: _Ctx, today: date | None) -> None:
             ctx.take("extra_years", d.amount, q)
         elif _break_years(ctx.t, q) and "break_years" not in ctx.params:
             _read_break_years(ctx, q)
-        elif d.unit == "month" and _BASE_WAIT_BEFORE.search(before):
+        elif d.unit == "month" and (_BASE_WAIT_BEFORE.search(before) or _base_wait_clause(ctx, q)):
             ctx.take("base_months", d.amount, q)
         elif d.unit == "month" and re.search(r"增加|加\s*$|延长|多等", before):
             ctx.take("per_year_months", d.amount, q)

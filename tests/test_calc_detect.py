@@ -873,3 +873,121 @@ def test_both_parts_asked_separately_are_not_summed() -> None:
     assert detect("居民医保个人缴费和政府补贴分别是多少") is None  # figures to look up, not to compute
     r = req("一家三口居民医保,个人缴费和政府补贴分别要多少钱")
     assert r.kind == "resident_premium" and "include_subsidy" not in r.params
+
+
+# ----------------------------------------------------------------------------- issue 14, part 5 wordings
+
+
+@pytest.mark.parametrize(
+    ("question", "params", "result"),
+    [
+        # The stated 累计 total wins over a part of it given earlier with 交了.
+        ("在农机站干了八年算视同缴费,后来自己交了十五年,这样累计是23年,按累计满25年的规定还要再交几年",
+         {"paid_years": D(23)}, 2),
+        # 实际交了 / 视同交了: the 实际/视同 of the clause names the part.
+        ("要交满25年,我视同交费6年,实际交了十年,退休前还差几年", {"paid_years": D(16), "actual_years": D(10)}, 9),
+        # The part named right after the number.
+        ("交了8年视同 5年实际 还要几年", {"paid_years": D(13), "actual_years": D(5)}, 12),
+        # A bare 要 before the years states the requirement.
+        ("俺交了十七年咧 俺们这要二十年 还得几年", {"paid_years": D(17), "required_years": D(20)}, 3),
+        # 还需要缴纳几年 asks for the years left.
+        ("医保缴费年限:累计20年,实际3年。请问还需要缴纳几年?", {"paid_years": D(20), "actual_years": D(3)}, 5),
+        ("I've paid 职工医保 for 19年; the requirement here is 20年. 几年 left?", {"required_years": D(20)}, 1),
+    ],
+)
+def test_years_wordings(question: str, params: dict[str, Any], result: float) -> None:
+    r = req(question)
+    assert r.kind == "years_to_retirement"
+    for name, value in params.items():
+        assert r.params[name] == value, (name, r.params)
+    assert r.compute().calculation.result == result
+
+
+@pytest.mark.parametrize(
+    ("question", "params", "result"),
+    [
+        ("嘉峪关居民医保断了三年 重新交了 等待期多长", {"break_years": D(3)}, 5),  # 断了N年 + 等待期
+        ("嘉峪关居民医保我断保了6年 要等多久才能报销", {"break_years": D(6)}, 8),  # 断保N年 + 多久
+        # The asker's base wait with words between 等待期 and its number.
+        ("等待期按我们这的规定是6个月 每多断一年加2个月 断了3年 要等几个月",
+         {"base_months": D(6), "per_year_months": D(2)}, 10),
+    ],
+)
+def test_resident_wait_wordings(question: str, params: dict[str, Any], result: float) -> None:
+    r = req(question)
+    assert r.kind == "resident_waiting_period"
+    for name, value in params.items():
+        assert r.params[name] == value, (name, r.params)
+    assert r.compute().calculation.result == result
+
+
+def test_resident_wait_without_its_words_stays_benefit_dates() -> None:
+    assert req("居民医保断了一年多 补缴后几个月能报销").kind == "benefit_dates"
+    assert req("职工医保断保2年 要等多久才能报销").kind == "benefit_dates"
+
+
+@pytest.mark.parametrize(
+    ("question", "persons"),
+    [("俺家俩口子加俩娃,嘉峪关居民医保一年个人得掏多少钱", 4), ("我们俩和我妈的居民医保一共交多少", 3),
+     ("嘉峪关 2025 居民 医保 for a family of 5 — 多少钱 do we 缴费 ourselves in total?", 5),
+     ("居民医保 4 of us 一共多少钱", 4)],
+)
+def test_couples_with_others_and_english_counts(question: str, persons: int) -> None:
+    r = req(question)
+    assert r.kind == "resident_premium"
+    assert r.params["persons"] == persons and "personal" not in r.params, r.params  # the 5 is no premium
+    assert r.compute().calculation.result == 400 * persons
+
+
+def test_income_in_a_story_is_not_the_premium() -> None:
+    r = req("一家四口在嘉峪关交居民医保。去年种地收入两万多。2025年个人缴费部分一共要交多少?")
+    assert r.params == {"persons": 4}
+    assert r.compute().calculation.result == 1600
+
+
+@pytest.mark.parametrize(
+    ("question", "owed", "result"),
+    [
+        ("每个月要交468。去年8月到11月有4个月忘了交,现在已经超期90天了。想一次把欠的医保和滞纳金(按每天万分之五)都交清,"
+         "总共得准备多少?", 1872, 1956.24),  # 忘了交: months owed
+        ("欠了医保3个月的钱 每月350 现在逾期30天 加上滞纳金一共多少钱", 1050, 1065.75),
+        ("医保欠费了 一个月三百二 欠了半年 又超了一百天 连本带滞纳金得交多少钱", 1920, 2016),  # 一个月 is a label
+        ("医保补缴3个月 每月300块 滞纳金按天万分之五 拖了60天 一共要交多少钱", 900, 927),
+    ],
+)
+def test_monthly_amount_times_months_owed(question: str, owed: int, result: float) -> None:
+    r = req(question)
+    assert r.kind == "arrears_total"
+    assert r.params["owed"] == owed, r.params
+    assert r.compute().calculation.result == result
+
+
+def test_the_named_rate_beside_a_share_of_pay() -> None:
+    r = req("灵活就业的基数是月薪的60%我选的是4000那档 费率4% 每月扣多少")
+    assert r.params["rate"] == D("0.04") and r.params["base"] == 4000
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "result"),
+    [
+        ("每个月交医保 基数是三千五百元 比例是百分之八点五 多少", "monthly_contribution", 297.5),  # bare 多少
+        ("欠费一千二百五十元 逾期八十天 滞纳金", "late_fee", 50),  # inputs, then the fee asked for
+        ("医保断了3个月,这边平均工资是一万一千五,补缴按10%算多少?", "back_payment", 3450),  # 算多少
+        ("居民医保 一家五口 每人交380 一年共多少", "resident_premium", 1900),  # 共多少
+    ],
+)
+def test_more_ways_of_asking_for_the_amount(question: str, kind: str, result: float) -> None:
+    r = req(question)
+    assert r.kind == kind
+    assert r.compute().calculation.result == result
+
+
+def test_an_employer_named_in_english_is_the_cause() -> None:
+    r = req("my 单位 没交 my 医保 for 3个月 (¥3,600 owed), 60天 late — 多少钱 滞纳金 do I 缴费 myself?")
+    assert r.params["employer_caused"] is True
+    assert r.compute().calculation.result == 0
+
+
+def test_english_no_cover_is_a_break() -> None:
+    r = req("Jiayuguan 居民医保: no cover for 3年, paid again in Mar 2025 — which month can I claim from?")
+    assert r.kind == "resident_waiting_period" and r.params["break_years"] == 3
