@@ -31,13 +31,17 @@ def own_main(argv: list[str]) -> int:
     parser.add_argument("--faq", type=Path, default=None,
                         help="FAQ list mixed into the corpus for the FAQ comparison (default corpus/faq.example.csv)")
     parser.add_argument("--no-faq-mix", action="store_true", help="skip the FAQ-mixed comparison")
+    parser.add_argument("--no-test", action="store_true",
+                        help="train and dev only: neither ask nor print the held-out test split (for tuning)")
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
     settings = get_settings()
     try:
         questions = own.load(args.questions)
-        user_questions = users.load_users(args.users)
-        chats = [] if args.no_dialogues else dialogues.load_dialogues(args.dialogues or dialogues.DIALOGUES_FILE)
+        splits = ["train", "dev"] if args.no_test else list(users.SPLITS)
+        user_questions = users.load_users(args.users, splits)
+        chats = [] if args.no_dialogues else dialogues.load_dialogues(args.dialogues or dialogues.DIALOGUES_FILE,
+                                                                     splits)
         if not args.no_faq_mix and not (args.faq or faq_mix.DEFAULT_FAQ).is_file():
             raise ValueError(f"no FAQ list at {args.faq or faq_mix.DEFAULT_FAQ} (--faq PATH or --no-faq-mix)")
         svc = QAService.load(settings, args.index)
@@ -56,45 +60,50 @@ def own_main(argv: list[str]) -> int:
     by_split = users.by(records, lambda q: q.split)
     metrics = list(users.METRIC_ORDER)
     rows = [{"split": s, "n": len(by_split.get(s, [])), **users.summarise(by_split.get(s, [])).scores}
-            for s in users.SPLITS]
+            for s in splits]
     test = by_split.get("test", [])
     md += [f"## Held-out users set (`{args.users.name}`, {len(user_questions)} questions)\n\n",
            "Thresholds, weights and word lists were chosen on train and dev; **test is only scored**.\n\n",
            report.table(rows, ["split", "n", *metrics])]
-    systems = [{"system": "yibao-qa (test)", **users.summarise(test).scores}]
-    if not args.no_baseline and test:
-        from ingest.corpus import load_corpus
+    systems: list[dict] = []
+    conf: dict = {}
+    calib: list = []
+    fails: list = []
+    if test:
+        systems = [{"system": "yibao-qa (test)", **users.summarise(test).scores}]
+        if not args.no_baseline and test:
+            from ingest.corpus import load_corpus
 
-        from .baseline import LangChainBaseline
+            from .baseline import LangChainBaseline
 
-        base = LangChainBaseline(svc.embedder)
-        base.build([(d.doc_id, d.title, d.text) for d in load_corpus(settings.corpus_dir)])
-        lc = users.langchain_records([r.question for r in test], base)
-        systems.append({"system": "LangChain recipe 500/50 + FAISS (test)", **users.langchain_scores(lc)})
-    md += ["\n### Test split against the plain LangChain recipe\n\n", report.table(systems, ["system", *metrics]),
-           "\nThe LangChain recipe returns passages only: it never refuses and computes nothing; "
-           "key facts are not scored for it.\n"]
-    styles = users.by(test, lambda q: q.style)
-    md += ["\n### Test split by style\n\n", report.table(
-        [{"style": s, "n": len(rs), **users.summarise(rs).scores} for s, rs in styles.items()],
-        ["style", "n", *metrics])]
-    kinds = users.by(test, lambda q: q.kind)
-    md += ["\n### Test split by kind\n\n", report.table(
-        [{"kind": k, "n": len(rs), **users.summarise(rs).scores} for k, rs in kinds.items()],
-        ["kind", "n", *metrics])]
-    conf = users.confusion(test)
-    statuses = ["answered", "partial", "no_answer", "out_of_scope"]
-    md += ["\n### Test split: expected status (rows) × given status (columns)\n\n",
-           report.table([{"expected": e, **{s: conf.get(e, {}).get(s, 0) for s in statuses}} for e in statuses],
-                        ["expected", *statuses])]
-    calib = users.reliability_chart(folder / "reliability.png", test, "P(answered) on the test split")
-    md += ["\n### Calibration of the answerability model (test split)\n\n",
-           report.table(calib, ["bin", "n", "predicted", "observed"]), "\n![reliability](reliability.png)\n"]
-    fails = users.failures(test)
-    md.append(f"\n### Test failures ({len(fails)})\n")
-    for f in fails:
-        md.append(f"- **{f['id']}** [{f['style']}/{f['kind']} → {f['status']}] {f['question'][:120]} — "
-                  f"{', '.join(f['failed'])}\n")
+            base = LangChainBaseline(svc.embedder)
+            base.build([(d.doc_id, d.title, d.text) for d in load_corpus(settings.corpus_dir)])
+            lc = users.langchain_records([r.question for r in test], base)
+            systems.append({"system": "LangChain recipe 500/50 + FAISS (test)", **users.langchain_scores(lc)})
+        md += ["\n### Test split against the plain LangChain recipe\n\n", report.table(systems, ["system", *metrics]),
+               "\nThe LangChain recipe returns passages only: it never refuses and computes nothing; "
+               "key facts are not scored for it.\n"]
+        styles = users.by(test, lambda q: q.style)
+        md += ["\n### Test split by style\n\n", report.table(
+            [{"style": s, "n": len(rs), **users.summarise(rs).scores} for s, rs in styles.items()],
+            ["style", "n", *metrics])]
+        kinds = users.by(test, lambda q: q.kind)
+        md += ["\n### Test split by kind\n\n", report.table(
+            [{"kind": k, "n": len(rs), **users.summarise(rs).scores} for k, rs in kinds.items()],
+            ["kind", "n", *metrics])]
+        conf = users.confusion(test)
+        statuses = ["answered", "partial", "no_answer", "out_of_scope"]
+        md += ["\n### Test split: expected status (rows) × given status (columns)\n\n",
+               report.table([{"expected": e, **{s: conf.get(e, {}).get(s, 0) for s in statuses}} for e in statuses],
+                            ["expected", *statuses])]
+        calib = users.reliability_chart(folder / "reliability.png", test, "P(answered) on the test split")
+        md += ["\n### Calibration of the answerability model (test split)\n\n",
+               report.table(calib, ["bin", "n", "predicted", "observed"]), "\n![reliability](reliability.png)\n"]
+        fails = users.failures(test)
+        md.append(f"\n### Test failures ({len(fails)})\n")
+        for f in fails:
+            md.append(f"- **{f['id']}** [{f['style']}/{f['kind']} → {f['status']}] {f['question'][:120]} — "
+                      f"{', '.join(f['failed'])}\n")
     data["users"] = {"splits": {r["split"]: r for r in rows}, "systems": systems, "confusion": conf,
                      "calibration": calib, "test_failures": fails}
 
@@ -102,7 +111,7 @@ def own_main(argv: list[str]) -> int:
     dlg_rows: list[dict] = []
     if chats:
         turn_records = dialogues.run_dialogues(svc, chats, progress=not args.quiet)
-        for split in users.SPLITS:
+        for split in splits:
             part = [d for d in chats if d.split == split]
             recs = [r for r in turn_records if r.dialogue.split == split]
             dlg_rows.append({"split": split, **dialogues.summarise(recs),
@@ -169,7 +178,8 @@ def own_main(argv: list[str]) -> int:
     report.write(folder, "".join(md), data)
     print("held-out users set:")
     print(report.table(rows, ["split", "n", *metrics]))
-    print(report.table(systems, ["system", *metrics]))
+    if systems:
+        print(report.table(systems, ["system", *metrics]))
     if dlg_rows:
         print("conversations:")
         print(report.table(dlg_rows, ["split", *dlg_metrics]))
