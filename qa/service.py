@@ -220,6 +220,14 @@ class QAService:
         u = alone if res.kind == "fresh" else with_text(alone, res.text, res.inherited, res.calc_text, res.focus)
         timings = {"understand": round((time.perf_counter() - t0) * 1000, 2)}
         answer = self.answer(u, top_k, t0=t0, timings=timings, live=live)
+        if res.fallback and answer.status in (PARTIAL, NO_ANSWER):
+            # A drill-down that finds no answer with the previous question carried whole is asked with only
+            # the previous slots and topic words ("城乡居民医保断缴补缴报销要带什么材料"); that answer is kept
+            # only when it is answered, and it is then what the turn is understood as.
+            fb = with_text(alone, res.fallback, res.inherited, res.calc_text, None)
+            retry = self.answer(fb, top_k, t0=t0, timings=dict(timings), live=live)
+            if retry.status == ANSWERED:
+                u, answer = fb, retry
         if res.inherited:
             answer = answer.model_copy(update={"inherited": list(res.inherited)})
         if answer.status == OUT_OF_SCOPE and previous is not None:
