@@ -114,6 +114,10 @@ def drop_symbols(text: str) -> str:
 # English phrases people mix into a Chinese question, and the Chinese the articles use. Longest first.
 _ENGLISH = {
     "medical insurance": "医保", "health insurance": "医保", "social insurance": "社保", "insurance": "医保",
+    # Other insurances keep their own names, so the scope check still sees another domain (not "car 医保").
+    "car insurance": "车险", "auto insurance": "车险", "vehicle insurance": "车险", "motor insurance": "车险",
+    "life insurance": "寿险", "accident insurance": "意外险", "critical illness insurance": "重疾险",
+    "commercial insurance": "商业保险", "private insurance": "商业保险",
     "yibao": "医保", "mi ": "医保 ",
     "stopped paying": "断缴", "stop paying": "断缴", "stopped": "断缴了", "lapsed": "断缴了", "lapse": "断缴",
     "interrupted": "中断", "interruption": "中断", "gap": "断缴期间", "missed payments": "断缴", "missed": "没交",

@@ -81,3 +81,13 @@ def test_pinyin_is_spelled_back_into_the_corpus_words():
 def test_pinyin_syllables_split_without_spaces():
     assert PinyinReader.split_syllables("yibaoduanjiao") == ["yi", "bao", "duan", "jiao"]
     assert PinyinReader.split_syllables("xyzq") is None
+
+
+@pytest.mark.parametrize(("text", "topic"), [("my car insurance lapsed, can I 补缴?", "车险"),
+                                             ("my life insurance lapsed last year, can I 补缴?", "寿险")])
+def test_other_insurances_keep_their_names(text, topic):
+    """"car insurance" is 车险, not "car 医保": the scope check must still see another domain."""
+    from qa.scope import out_of_scope_topic
+
+    out = translate_english(text)
+    assert topic in out and out_of_scope_topic(out) is not None
