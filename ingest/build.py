@@ -21,6 +21,7 @@ from .chunk import HEADING_SEP, Chunk, chunk_document
 from .corpus import CorpusError, Document, load_corpus
 from .embed import Embedder
 from .faq_units import is_faq, pair_document, pair_rows
+from .lexicon import Lexicon, lexicon_of, write_vocabulary
 from .rules import load_rules, verify
 from .segment import CATALOG
 from .settings import Settings, get_settings
@@ -68,10 +69,15 @@ class Rows:
     embed_texts: list[str]
     bm25_texts: list[str]
     documents: list[dict[str, Any]]
+    # The vocabulary the pairs' questions were read against (that of these rows unless one was given).
+    lexicon: Lexicon | None = None
 
 
 def index_rows(docs: list[Document], faq: dict[str, dict[str, Any]], settings: Settings,
-               progress: bool = False) -> Rows:
+               progress: bool = False, lexicon: Lexicon | None = None) -> Rows:
+    """The rows of ``docs`` and ``faq``. Each pair's questions are read against ``lexicon`` — a change's
+    base index's vocabulary — or, for a whole index, against the vocabulary of these rows: the articles'
+    chunks, or the pairs as written when there are no articles (the rows the QA side counts)."""
     chunks: list[Chunk] = []
     for doc in tqdm(docs, desc="chunking", unit="doc", disable=not progress or len(docs) < 50):
         chunks.extend(chunk_document(doc.doc_id, doc.title, doc.text, min_chars=settings.chunk_min_chars,
@@ -79,8 +85,13 @@ def index_rows(docs: list[Document], faq: dict[str, dict[str, Any]], settings: S
     rows = Rows(chunk_records(chunks), [embedding_text(c) for c in chunks], [bm25_text(c) for c in chunks],
                 [{"doc_id": d.doc_id, "title": d.title, "text": d.text, "metadata": d.metadata, "source": d.source}
                  for d in docs])
+    if lexicon is None:
+        written = rows.records or [rec for pair_id, pair in sorted(faq.items())
+                                   for rec, _, _ in pair_rows(pair_id, pair)]
+        lexicon = lexicon_of(written)
+    rows.lexicon = lexicon
     for pair_id, pair in sorted(faq.items()):
-        for rec, emb, bm in pair_rows(pair_id, pair):
+        for rec, emb, bm in pair_rows(pair_id, pair, read=lexicon.correct):
             rows.records.append(rec)
             rows.embed_texts.append(emb)
             rows.bm25_texts.append(bm)
@@ -98,7 +109,8 @@ def corpus_hash(docs: list[Document]) -> str:
 
 # The code that shapes chunks and tokens is part of the index's identity: changing a
 # cleaning rule or a synonym must trigger a rebuild even if the corpus is unchanged.
-_PIPELINE_FILES = ("clean.py", "chunk.py", "tokenize.py", "userdict.txt", "corpus.py")
+_PIPELINE_FILES = ("clean.py", "chunk.py", "tokenize.py", "userdict.txt", "corpus.py", "faq_units.py", "lexicon.py",
+                   "topics.py")
 
 
 def pipeline_hash() -> str:
@@ -219,6 +231,8 @@ def build_index(
     catalog["version"] = int(catalog.get("version", 0)) + 1
     (staging / CATALOG).write_text(json.dumps(catalog, ensure_ascii=False, indent=1), encoding="utf-8")
     np.save(staging / store.EMBEDDINGS, vectors)
+    if rows.lexicon is not None:
+        write_vocabulary(staging, rows.lexicon)
     dense, dense_kind = store.build_dense_index(vectors, settings.ann_threshold)
     faiss.write_index(dense, str(staging / store.DENSE))
 

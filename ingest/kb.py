@@ -43,6 +43,7 @@ from .corpus import DOC_ID_RE, Document
 from .embed import Embedder
 from .faq import FAQLimits, FAQPair, question_key, read_faq
 from .faq_units import pair_questions
+from .lexicon import Lexicon, lexicon_of, read_vocabulary
 from .metadata import detect_metadata, merge_metadata, validate_metadata
 from .parse import ParsedDocument, UploadError, parse_upload
 from .rules import RuleBook, verify
@@ -197,6 +198,18 @@ class KnowledgeBase:
         self.settings = settings
         self.embedder = embedder
         self.store = kb_store or LocalKnowledgeStore(settings)
+        self._lexicons: dict[Path, Lexicon] = {}  # base folder → its vocabulary (a base never changes)
+
+    def base_lexicon(self, base_dir: Path) -> Lexicon:
+        """The vocabulary of a base index, which the questions of pairs added over it are read against: the
+        one the QA side reads asked questions with (``qa.live`` keeps the base's lexicon for every delta)."""
+        base_dir = Path(base_dir).resolve()
+        lexicon = self._lexicons.get(base_dir)
+        if lexicon is None:
+            # A base built before the vocabulary file was written: counted from its rows, once.
+            lexicon = read_vocabulary(base_dir) or lexicon_of(store._read_jsonl(base_dir / store.CHUNKS))
+            self._lexicons = {base_dir: lexicon}
+        return lexicon
 
     # -- reading --------------------------------------------------------------------------------
     def documents(self, today: date | None = None) -> dict[str, Any]:
@@ -295,7 +308,8 @@ class KnowledgeBase:
         tokens = [previous.tokens[i] for i in keep] if previous else []
         vectors = [previous.vectors[keep]] if previous is not None and keep else []
         removed = set(previous.removed if previous else ()) | (touched & _base_doc_ids(base_dir))
-        new = index_rows(add, add_faq, self.settings)
+        new = index_rows(add, add_faq, self.settings,
+                         lexicon=self.base_lexicon(base_dir) if add_faq else None)
         embedded = 0
         if new.records:
             cache = EmbeddingCache(Path(self.settings.cache_dir) / "embeddings.sqlite")

@@ -11,12 +11,16 @@ reading of questions written in pinyin alone.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Mapping
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
-from .tokenize import USER_DICT, _get_tokenizer
+from .faq_units import counted_rows, row_text
+from .tokenize import USER_DICT, _get_tokenizer, tokenize
 from .topics import out_of_scope_topic
 
 # A span whose jieba dictionary frequency is at least this is a real word the asker meant (事业 10025,
@@ -98,22 +102,24 @@ class Lexicon:
         with self._lock:
             if self._by_sound is None:
                 table: dict[tuple[str, ...], tuple[int, str]] = {}
-                domain = _domain_words()
                 for word, n in self.chunk_counts.items():
-                    if (not 2 <= len(word) <= 5 or not all(_HAN.match(c) for c in word)
-                            or freq.get(word, 0) >= MAX_TARGET_FREQ):
-                        continue
-                    # Targets are the domain's own words (医保, 报销, 滞纳金, 嘉峪关 …) and words in at least
-                    # TARGET_SHARE of the chunks (材料, 各地 in the five articles): in a large general corpus
-                    # (the public ncp_policies set) rarer everyday words sound like question words (中对 → 中队,
-                    # 市为 → 市委) and corrections to them did harm (ncp dev recall@1 0.776 → 0.759).
-                    if not any(d in word for d in domain) and not self._frequent(n):
+                    if not self._target(word, n, freq):
                         continue
                     key = _char_pinyin(word)
                     if key not in table or table[key][0] < n:
                         table[key] = (n, word)
                 self._by_sound = {k: w for k, (_, w) in table.items()}
         return self._by_sound
+
+    def _target(self, word: str, count: int, freq: Mapping[str, int]) -> bool:
+        """Whether a corpus word counted in ``count`` chunks is something a typo may be corrected to."""
+        if not 2 <= len(word) <= 5 or not all(_HAN.match(c) for c in word) or freq.get(word, 0) >= MAX_TARGET_FREQ:
+            return False
+        # Targets are the domain's own words (医保, 报销, 滞纳金, 嘉峪关 …) and words in at least
+        # TARGET_SHARE of the chunks (材料, 各地 in the five articles): in a large general corpus
+        # (the public ncp_policies set) rarer everyday words sound like question words (中对 → 中队,
+        # 市为 → 市委) and corrections to them did harm (ncp dev recall@1 0.776 → 0.759).
+        return any(d in word for d in _domain_words()) or self._frequent(count)
 
     def _frequent(self, count: int) -> bool:
         return self.n_chunks is None or count >= TARGET_SHARE * self.n_chunks
@@ -147,3 +153,41 @@ class Lexicon:
                 out.append(text[i])
                 i += 1
         return "".join(out)
+
+
+# The index folder's copy of the vocabulary (written by ``ingest.build``), so that a knowledge-base change
+# reads the pairs it adds against its base without tokenising the base again.
+VOCABULARY = "vocabulary.json"
+
+
+def chunk_counts(chunks: list[dict[str, Any]]) -> tuple[dict[str, int], int]:
+    """How many rows hold each word, and over how many rows: the vocabulary the QA side builds its
+    lexicon from (``qa.terms.TermWeights.df`` / ``n_counted``), counted over the same rows."""
+    counts: dict[str, int] = {}
+    n = 0
+    for chunk, use in zip(chunks, counted_rows(chunks)):
+        if not use:
+            continue
+        n += 1
+        for t in set(tokenize(row_text(chunk))):
+            counts[t] = counts.get(t, 0) + 1
+    return counts, n
+
+
+def lexicon_of(chunks: list[dict[str, Any]]) -> Lexicon:
+    counts, n = chunk_counts(chunks)
+    return Lexicon(counts, n_chunks=n)
+
+
+def write_vocabulary(folder: Path, lexicon: Lexicon) -> None:
+    data = {"n_chunks": lexicon.n_chunks, "chunk_counts": lexicon.chunk_counts}
+    (Path(folder) / VOCABULARY).write_text(json.dumps(data, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+
+
+def read_vocabulary(folder: Path) -> Lexicon | None:
+    """The lexicon of an index folder, or None when the folder has no vocabulary file (built before it)."""
+    path = Path(folder) / VOCABULARY
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return Lexicon(data["chunk_counts"], n_chunks=data["n_chunks"])

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from ingest.faq_units import is_faq, row_text
+from ingest.faq_units import counted_rows, row_text
 from ingest.tokenize import tokenize
 
 
@@ -19,10 +19,8 @@ class TermWeights:
         ]
         # IDF over the articles' chunks only: a FAQ list added to the corpus does not change how rare a
         # word counts when article answers are ranked (every row still has its word set).
-        # (An index of FAQ pairs only, like the public FAQ benchmark's, counts its rows.)
-        counted = [not is_faq(c) for c in chunks]
-        if not any(counted):
-            counted = [True] * len(chunks)
+        # (An index of FAQ pairs only, like the public FAQ benchmark's, counts its rows as written.)
+        counted = counted_rows(chunks)
         df: dict[str, int] = {}
         n = 0
         for use, terms in zip(counted, self.chunk_terms):

@@ -647,3 +647,28 @@ def test_any_table_gives_a_result_or_a_file_error(rows: list[list[str]], filenam
 def test_any_bytes_give_a_result_or_a_file_error(data: bytes, filename: str) -> None:
     with contextlib.suppress(FAQFileError):
         read_faq(filename, data)
+
+
+def test_a_stored_question_whose_reading_differs_is_indexed_as_one_more_way_of_asking() -> None:
+    from ingest.faq_units import pair_rows
+    from ingest.lexicon import Lexicon, lexicon_of
+    from qa.terms import TermWeights
+
+    lexicon = Lexicon({"医保": 30, "保险": 12, "补缴": 25})  # 报险 is not a word of these articles: a typo
+    pair = {"question": "自己交医疗报险怎么交", "answer": "到医保经办机构办理。",
+            "similar_questions": ["医保断了怎么补缴", "医保断了怎么补交"]}
+    rows = pair_rows("faq-x", pair, read=lexicon.correct)
+    questions = [(rec["chunk_id"], rec["matched"], rec.get("reading"), emb, bm) for rec, emb, bm in rows
+                 if rec["kind"] == "faq_q"]
+    # The reading has its own vector and BM25 row; the record still names the question as written. A
+    # reading equal to a way the pair is already asked adds nothing (补交 reads as 补缴, already there).
+    assert questions == [
+        ("faq-x#q0", "自己交医疗报险怎么交", None, "自己交医疗报险怎么交", "自己交医疗报险怎么交"),
+        ("faq-x#q0r", "自己交医疗报险怎么交", "自己交医疗保险怎么交", "自己交医疗保险怎么交", "自己交医疗保险怎么交"),
+        ("faq-x#q1", "医保断了怎么补缴", None, "医保断了怎么补缴", "医保断了怎么补缴"),
+        ("faq-x#q2", "医保断了怎么补交", None, "医保断了怎么补交", "医保断了怎么补交")]
+    assert pair_rows("faq-x", pair) == [r for r in rows if "reading" not in r[0]]
+    # In an index of pairs only, the vocabulary is the pairs as written, on the QA side as at indexing.
+    records = [rec for rec, _, _ in rows]
+    weights, lex = TermWeights(records), lexicon_of(records)
+    assert weights.df == lex.chunk_counts and weights.n_counted == lex.n_chunks == 4
