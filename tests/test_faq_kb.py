@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from pathlib import Path
@@ -12,7 +13,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from ingest import store
 from ingest.build import build_index
-from ingest.kb import KnowledgeBase
+from ingest.faq import read_faq
+from ingest.kb import KnowledgeBase, pair_record
 from ingest.settings import Settings
 from qa.service import QAService
 
@@ -176,3 +178,55 @@ def test_own_numbers_go_to_the_calculator_and_places_or_years_a_pair_does_not_na
     for q in ("断保以后再参保 大病保险的最高支付限额会降低吗", "医保断缴期间看病能报销吗"):
         ans = service.ask(q)
         assert ans.faq is None and all(not c.doc_id.startswith("faq-") for c in ans.citations), q
+
+
+# A stored question typed the way users type (报险 for 保险), and the question written correctly.
+TYPO = "自己交医疗报险怎么交"
+WRITTEN = "自己交医疗保险怎么交"
+TYPO_ANSWER = "没有单位的，可以带身份证到户籍地或居住地的医保经办机构办理城乡居民医保参保登记，按年缴费。"
+
+
+def _readings(data: store.IndexData) -> dict[str, str]:
+    return {c["matched"]: c["reading"] for i, c in enumerate(data.chunks) if c.get("reading") and i not in data.dead}
+
+
+def test_a_stored_question_with_a_typo_is_found_by_the_question_written_correctly(kb, service, settings, embedder):
+    line = json.dumps({"question": TYPO, "answer": TYPO_ANSWER}, ensure_ascii=False)
+    assert kb.import_faq("list.jsonl", line.encode()).added == 1
+    (pair_id,) = kb.faq_pairs()
+    # Added live: the question is read against the base's vocabulary, as an asked question is.
+    assert _readings(store.load_index(settings.index_dir)) == {TYPO: WRITTEN}
+    ans = service.ask(WRITTEN)
+    assert ans.status == "answered" and ans.faq is not None and ans.faq.pair_id == pair_id
+    assert ans.faq.question == TYPO  # the pair's question as the list wrote it
+    live = service.current()
+    top = live.retriever.search(service.understand(WRITTEN, live), 5)[0]
+    # The pair is found through its reading's own row (vector and BM25 row), closer than the typo's row.
+    assert top.chunk["doc_id"] == pair_id and top.chunk.get("reading") == WRITTEN
+    query = live.retriever.embed_query(service.understand(WRITTEN, live).text)
+    assert top.faq_dense > float(live.retriever.embed_query(TYPO) @ query) + 0.01
+    # A rebuild indexes the reading the same way.
+    build_index(CORPUS, settings.index_dir, settings=settings, embedder=embedder, progress=False, force=True)
+    data = store.load_index(settings.index_dir)
+    assert data.delta is None and _readings(data) == {TYPO: WRITTEN}
+    assert (settings.index_dir / "vocabulary.json").is_file()
+
+
+def test_in_a_list_of_pairs_only_questions_are_read_against_the_pairs_as_written(tmp_path, test_settings, embedder):
+    # An index of FAQ pairs only (the public FAQ benchmark's shape): 报险 is a word of this list ("report a
+    # claim"), so it is kept where it means that, while 医疗报险 still reads as 医疗保险.
+    rows = [["question", "answer"], [TYPO, TYPO_ANSWER],
+            ["车子报险以后保险公司一直不派人怎么办", "可以拨打保险公司客服电话投诉，并保留报案记录。"],
+            ["车辆报险维修时定损费低于修理费怎么办", "可以要求保险公司重新核定损失，协商不成的可申请第三方评估。"],
+            ["医保断缴三个月以后还能补缴吗", "多数地区允许在规定期限内补缴医保，补缴后次月恢复待遇。"],
+            ["职工医保和城乡居民医保有什么区别", "职工医保由单位和个人共同缴费，城乡居民医保按年由个人缴费。"]]
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    pairs = {p.pair_id: pair_record(p) for p in read_faq("faq.csv", buf.getvalue().encode()).pairs}
+    s = test_settings.model_copy(update={"index_dir": tmp_path / "index", "kb_dir": tmp_path / "kb"})
+    (tmp_path / "corpus").mkdir()
+    build_index(tmp_path / "corpus", s.index_dir, settings=s, embedder=embedder, progress=False, faq=pairs)
+    svc = QAService.load(s, s.index_dir, embedder=embedder)
+    assert _readings(svc.data) == {TYPO: WRITTEN}
+    typo_pair = next(pid for pid, p in pairs.items() if p["question"] == TYPO)
+    assert svc.search(WRITTEN, 3)[0].doc_id == typo_pair

@@ -43,3 +43,17 @@ def test_in_a_large_general_corpus_only_domain_or_frequent_words_are_targets():
     assert lex.correct("医报断了能包销吗") == "医保断了能报销吗"
     # …while a word in at least TARGET_SHARE of the chunks is a target even outside the dictionary.
     assert Lexicon({"市委": 300}, n_chunks=10_000).correct("淮安市为台资企业") == "淮安市委台资企业"
+
+
+def test_a_typo_of_a_compound_is_read_as_the_compound_even_when_the_short_typo_is_a_corpus_word():
+    # A FAQ list about car insurance uses 报险 ("report a claim") itself, so 报险 alone is never corrected;
+    # the compound 医疗保险 (counted as 医保, the form the tokenizer folds it to) still reads 医疗报险.
+    lex = Lexicon({"医保": 300, "保险": 5000, "报险": 12, "怎么": 900}, n_chunks=7_500)
+    assert lex.correct("自己交医疗报险怎么交") == "自己交医疗保险怎么交"
+    assert lex.correct("车子报险,保险公司不派人处理怎么办") == "车子报险,保险公司不派人处理怎么办"
+
+
+def test_two_character_folded_forms_are_not_targets():
+    # 续缴 is written for 补缴, but 需缴 (must pay) sounds the same: only longer forms are corpus words.
+    lex = Lexicon({"补缴": 900, "医保": 900}, n_chunks=1_000)
+    assert lex.correct("灵活就业需缴多少钱") == "灵活就业需缴多少钱"
