@@ -243,12 +243,18 @@ class HybridRetriever:
         # dense search on a question and by BM25 on its answer gets both sides' credit.
         best_q = self._best_questions(dense)
         dense, sparse = self._collapse_pairs(dense), self._collapse_pairs(sparse)
+        # The row that stands for a pair (its best dense row, else its best BM25 row) ...
+        rep = {self._unit(i): i for i, _ in sparse} | {self._unit(i): i for i, _ in dense}
+        # ... and one key per pair on both sides: a pair whose best dense row is not its best BM25 row (a
+        # question found by the vectors, its answer by BM25) is one candidate with both sides' scores, not
+        # two candidates with one side each. (BM25's own rows stay, for its coverage of the question.)
+        bm25_row = {self._unit(i): i for i, _ in sparse}
+        dense = [(bm25_row.get(self._unit(i), i), s) for i, s in dense]
         fused = self.fuse(dense, sparse, set(tokenize(query.text)))
         d_rank = {i: r for r, (i, _) in enumerate(dense)}
         b_rank = {i: r for r, (i, _) in enumerate(sparse)}
         d_score, b_score = dict(dense), dict(sparse)
         unit = {i: self._unit(i) for i in fused}
-        rep = {self._unit(i): i for i, _ in sparse} | {self._unit(i): i for i, _ in dense}
         out = []
         for key, f in fused.items():
             i = rep.get(unit[key], key)

@@ -72,6 +72,11 @@ def test_pairs_and_chunks_are_ranked_together_and_a_pair_counts_once(kb, service
     pair_ids = [i for i in ids if i.startswith("faq-")]
     assert pair_ids and len(pair_ids) == len(set(pair_ids))  # a pair appears once whatever its rows
     assert any(i.startswith("002") for i in ids)  # the article is ranked beside it
+    # …also when the vectors find it through one row (a question) and BM25 through another (its answer).
+    for q in [*(p["question"] for p in kb.faq_pairs().values()), "补缴以后多久能报销", "断缴半年还能补吗",
+              "灵活就业人员医保怎么交", "医保卡里的钱断缴后还能用吗"]:
+        pair_ids = [h.doc_id for h in service.search(q, 10) if h.doc_id.startswith("faq-")]
+        assert len(pair_ids) == len(set(pair_ids)), q
 
 
 def test_file_with_bad_rows_changes_nothing_unless_skip_bad(kb, settings):
