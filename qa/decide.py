@@ -248,10 +248,12 @@ class DecisionModel:
         p = self.probabilities(evidence.features)
         if p[ANSWERED] >= self.threshold:
             status = ANSWERED
-        elif not (u.domain or _names_domain(u, self)) and p["unanswerable"] >= p[PARTIAL]:
+        elif not (u.domain or _names_domain(u, self)) and not (
+                p[PARTIAL] > p["unanswerable"] and evidence.features.get("lexical_top", 0.0) > 0):
             # Without a single word of the domain, "the articles cover the topic" cannot be claimed — unless
-            # the evidence is close enough that the model calls it partial ("刚换了工作 中间空了十来天 新公司给
-            # 交上了 啥时候能用" never says 医保): then it is not called another domain.
+            # the model calls the evidence partial *and* the question shares words with it ("刚换了工作 中间空了
+            # 十来天 新公司给交上了 啥时候能用" never says 医保): then it is not called another domain. Text with
+            # nothing in common with the articles ("'; DROP TABLE documents; --") stays out of scope.
             status = OUT_OF_SCOPE
         elif p["unanswerable"] >= self.refuse_threshold and not (evidence.missing and p[PARTIAL] >= p["unanswerable"]):
             status = NO_ANSWER

@@ -69,7 +69,7 @@ EVIDENCE = Evidence({f: 0.0 for f in FEATURES})
      (0.2, 0.5, ("北京的规定",), "北京医保断缴了交多少", "partial")],
 )
 def test_graded_statuses(p_answered, p_partial, missing, question, status):
-    ev = Evidence(EVIDENCE.features, missing)
+    ev = Evidence({**EVIDENCE.features, "lexical_top": 0.2}, missing)
     assert _model(p_answered, p_partial).decide(understand(question), ev).status == status
 
 
@@ -88,3 +88,10 @@ def test_calibration_table_bins_predictions():
     table = calibration([0.05, 0.15, 0.12, 0.95], [0, 1, 0, 1], bins=10)
     assert [b["n"] for b in table] == [1, 2, 1]
     assert table[1]["observed"] == 0.5 and table[-1]["predicted"] == pytest.approx(0.95)
+
+
+def test_text_sharing_no_word_with_the_evidence_stays_out_of_scope():
+    """A partial-looking score is not enough without the domain's words: the question must also share words
+    with the evidence (SQL or weather small talk shares none)."""
+    ev = Evidence({**EVIDENCE.features, "lexical_top": 0.0})
+    assert _model(0.1, 0.6).decide(understand("'; DROP TABLE documents; --"), ev).status == "out_of_scope"
