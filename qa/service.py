@@ -357,15 +357,11 @@ class QAService:
 
     def _calculated(self, u: Understanding, calc: CalcAnswer, done, live: LiveIndex) -> Answer:
         borrowed = foreign_defaults(u, live.data, live.rules)
-        if borrowed:
-            # The calculation would fill in another region's standard for the asked one.
+        # The calculation would fill in another region's standard for the asked one, or still asks for a
+        # standard (a local wage, a base) of a region no rule covers: partial, naming that standard.
+        if borrowed or (calc.calculation.result is None and uncovered_regions(u, live.data, live.rules)):
             missing = [f"{'、'.join(u.regions)}的标准"]
             text = partial_lead(missing, borrowed) + calc.text + partial_tail()
-            return done(PARTIAL, text, citations=calc.citations, calculation=calc.calculation, missing=missing)
-        uncovered = uncovered_regions(u, live.data, live.rules) if calc.calculation.result is None else []
-        if uncovered:
-            missing = [f"{'、'.join(uncovered)}的标准"]
-            text = partial_lead(missing, []) + calc.text + partial_tail()
             return done(PARTIAL, text, citations=calc.citations, calculation=calc.calculation, missing=missing)
         return done(ANSWERED, calc.text, citations=calc.citations, calculation=calc.calculation,
                     conflict=calc.conflict)
