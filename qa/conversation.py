@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from .understand import ASKS as _FOCUS_ASKS
 from .understand import Understanding
 
 # A turn that opens like this continues the conversation ("那…呢", "要是…呢", "what about …").
@@ -53,10 +54,9 @@ _ANAPHORA = re.compile(r"也|那边|这边|那里|那儿|当地|这中间|中间
 COMPLETE = 20
 # A previous question longer than this is a story around its question (understand.FOCUS_MIN_CHARS).
 STORY_CHARS = 60
-# A sentence that asks something (as in understand.focus_of, plus 啥/咋 for a text not yet normalised):
+# A sentence that asks something (understand.focus_of's test, plus 啥/咋 for a text not yet normalised):
 # what is left of a story once its background sentences are dropped.
-_ASKS = re.compile(r"[?？]|吗|么|呢|嘛|怎么|怎样|如何|多久|多长|多少|几|什么|啥|咋|能否|能不能|可不可以|会不会|是不是|"
-                   r"有没有|要不要|需不需要|哪|谁|想知道|想问|请问|不[?？。]?\s*$")
+_ASKS = re.compile(f"{_FOCUS_ASKS.pattern}|啥|咋")
 # At most this much of the previous question is carried into a follow-up, so a long chat does not grow
 # its questions without end (the longest single questions in the users set are about 120 characters).
 CONTEXT_CHARS = 120

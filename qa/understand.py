@@ -121,15 +121,16 @@ PINYIN_MIN_CONFIDENCE = 0.3
 FOCUS_MIN_CHARS = 60
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*")
 _CLAUSE = re.compile(r"[^。！？!?；;,，\n]+[。！？!?；;,，]*")
-_ASKS = re.compile(r"[?？]|吗|么|呢|嘛|怎么|怎样|如何|多久|多长|多少|几|什么|能否|能不能|可不可以|会不会|是不是|"
-                   r"有没有|要不要|需不需要|哪|谁|想知道|想问|请问|不[?？。]?\s*$")
+# (public: ``qa.conversation`` tells a story's question sentences from its background with it)
+ASKS = re.compile(r"[?？]|吗|么|呢|嘛|怎么|怎样|如何|多久|多长|多少|几|什么|能否|能不能|可不可以|会不会|是不是|"
+                  r"有没有|要不要|需不需要|哪|谁|想知道|想问|请问|不[?？。]?\s*$")
 
 
 def focus_of(text: str) -> str:
     """The question sentence of a long text (the last one that asks something), or the text itself."""
     if len(text) <= FOCUS_MIN_CHARS:
         return text
-    asking = [m.group(0) for m in _SENTENCE.finditer(text) if _ASKS.search(m.group(0))]
+    asking = [m.group(0) for m in _SENTENCE.finditer(text) if ASKS.search(m.group(0))]
     if not asking:
         return text
     focus = asking[-1].strip()
@@ -143,7 +144,7 @@ def last_asking_clause(text: str) -> str:
     """The clause that carries the question ("…马上到退休年龄了,过了退休年龄还能补缴吗" → its last clause):
     incidental words earlier in the sentence (马上, 几个月) do not decide what is asked."""
     clauses = [m.group(0).strip() for m in _CLAUSE.finditer(text) if m.group(0).strip(" ,，。")]
-    asking = [c for c in clauses if _ASKS.search(c)]
+    asking = [c for c in clauses if ASKS.search(c)]
     if not asking:
         return text
     # The asking clause with the clause before it: "补交医保的钱,能直接微信付吗" needs both.
