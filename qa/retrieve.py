@@ -244,11 +244,11 @@ class HybridRetriever:
         best_q = self._best_questions(dense)
         dense, sparse = self._collapse_pairs(dense), self._collapse_pairs(sparse)
         # The row that stands for a pair (its best dense row, else its best BM25 row) ...
-        rep = {self._unit(i): i for i, _ in sparse} | {self._unit(i): i for i, _ in dense}
+        bm25_row = {self._unit(i): i for i, _ in sparse}
+        rep = bm25_row | {self._unit(i): i for i, _ in dense}
         # ... and one key per pair on both sides: a pair whose best dense row is not its best BM25 row (a
         # question found by the vectors, its answer by BM25) is one candidate with both sides' scores, not
         # two candidates with one side each. (BM25's own rows stay, for its coverage of the question.)
-        bm25_row = {self._unit(i): i for i, _ in sparse}
         dense = [(bm25_row.get(self._unit(i), i), s) for i, s in dense]
         fused = self.fuse(dense, sparse, set(tokenize(query.text)))
         d_rank = {i: r for r, (i, _) in enumerate(dense)}
