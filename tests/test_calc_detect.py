@@ -896,8 +896,13 @@ def test_both_parts_asked_separately_are_not_summed() -> None:
     ],
 )
 def test_years_wordings(question: str, params: dict[str, Any], result: float) -> None:
+    _check_reading(question, "years_to_retirement", params, result)
+
+
+def _check_reading(question: str, kind: str, params: dict[str, Any], result: float) -> None:
+    """The question is read as ``kind`` with these inputs, and computes ``result``."""
     r = req(question)
-    assert r.kind == "years_to_retirement"
+    assert r.kind == kind
     for name, value in params.items():
         assert r.params[name] == value, (name, r.params)
     assert r.compute().calculation.result == result
@@ -914,11 +919,7 @@ def test_years_wordings(question: str, params: dict[str, Any], result: float) ->
     ],
 )
 def test_resident_wait_wordings(question: str, params: dict[str, Any], result: float) -> None:
-    r = req(question)
-    assert r.kind == "resident_waiting_period"
-    for name, value in params.items():
-        assert r.params[name] == value, (name, r.params)
-    assert r.compute().calculation.result == result
+    _check_reading(question, "resident_waiting_period", params, result)
 
 
 def test_resident_wait_without_its_words_stays_benefit_dates() -> None:
