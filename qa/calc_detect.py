@@ -178,7 +178,8 @@ _AMOUNT_ASK = re.compile(
     r"算(下来|起来)?(是|要|得|一共)?多少|(?<![一总])共(计|要|需)?多少|"
     r"(金额|费用|[缴费]额|钱数?|总额)(是|为|有|大概|大约|约|一共|总共)?多少|"
     # "交一年多少", "一个月多少", "每月多少": a period then 多少 asks for that period's amount.
-    rf"(?:{_PAY}|每|一|1)\s*(?:年|个?月)\s*(?:要|得|需要?)?{_PAY}?多少(?![年个月天])|"
+    # "交3个月多少": the period may carry its number.
+    rf"(?:{_PAY}\s*(?:\d+|[一二两三四五六七八九十]+)?|每|一|1)\s*(?:年|个?月)\s*(?:要|得|需要?)?{_PAY}?多少(?![年个月天])|"
     r"how\s*much|\btotal\b|"
     # …基数三千五百元 比例百分之八点五 多少: a bare 多少 as the last clause, after the inputs.
     r"[\s,;，；]多少\s*(钱|元|块)?\s*[?？]*\s*$"
@@ -223,7 +224,9 @@ _SUBSIDY = re.compile(r"(政府|财政|国家)(补助|补贴|补|贴|出)|补助
 _WITH_SUBSIDY = re.compile(
     r"(算上|加上|连同|包括|包含|含|带上|加|和|及|与|\+|include|including|incl\.?|plus|with)\s*(the\s+)?"
     r"(政府|财政|国家|government|state)[^,。;?!\d]{0,6}?(补助|补贴|补的|出的|部分|subsidy|part|contribution)|"
-    r"(算上|加上|包括|包含|连同|include|including|incl\.?)\s*(the\s+)?(补助|补贴|subsidy)"
+    r"(算上|加上|包括|包含|连同|include|including|incl\.?)\s*(the\s+)?(补助|补贴|subsidy)|"
+    # 连政府补的那部分也算上 / 把财政补贴也加上: the state's part named first, "counted too" after it.
+    r"(连|把|将)\s*(政府|财政|国家)[^,。;?!\d]{0,8}?(也|都)?\s*(算上|算进去|算进来|加上|加进去|包括进去|包括)"
 )
 _WITHOUT_SUBSIDY = re.compile(r"不(算|含|包括|包含|计)|除去|除了|去掉|扣除|excluding|without|out\s+of\s+pocket")
 _SUBSIDY_STATED = re.compile(
@@ -257,9 +260,15 @@ _LAST_MONTH = re.compile(r"上个月|上月")
 _LATE_TAIL = re.compile(r"(滞纳金|罚金)\s*(呢|嘞|咧|啊|呀)?\s*[?？。.!！]*\s*$")
 
 
+# "缴费基数:6800元/月 费率:5% 缴费月数:6个月": the inputs filled in like a form ask for the sum.
+_FORM = re.compile(r"基数\s*[:=]\s*[\d一二两三四五六七八九十].*费率\s*[:=]\s*[\d一二两三四五六七八九十百]|"
+                   r"费率\s*[:=]\s*[\d一二两三四五六七八九十百].*基数\s*[:=]\s*[\d一二两三四五六七八九十]")
+
+
 def _is_numeric_question(t: str) -> bool:
     return bool(
         _ASK.search(t)
+        or _FORM.search(t)
         or _LATE.search(t) and re.search(r"算|多少|几", t)
         or _LATE_TAIL.search(t) and re.search(r"\d|[一二两三四五六七八九十百千万]", t)
     )
@@ -323,7 +332,7 @@ def _choose_kind(t: str, quantities: list[Quantity]) -> str | None:
         return "benefit_dates"
     if _YEARS_ASK.search(t) and _YEARS_CONTEXT.search(t):
         return "years_to_retirement"
-    if not _AMOUNT_ASK.search(t) or _BENEFIT_AMOUNT.search(t):
+    if not (_AMOUNT_ASK.search(t) or _FORM.search(t)) or _BENEFIT_AMOUNT.search(t):
         return None
     resident = _RESIDENT.search(t) and not re.search(r"职工|工资|基数|费率|灵活就业", t)
     # Without 居民 words: a premium when the state's part is stated (政府补670) or summed in.
@@ -430,7 +439,9 @@ _YEAR_AFTER = re.compile(
 )
 # …and "嘉峪关 2025", "in 2025": a year after a place or an English preposition.
 _YEAR_BEFORE = re.compile(
-    r"(从|自|于)\s*$|(19|20)\d\d\s*(到|至|-|~)\s*$|[市省县区州关]\s*$|\b(in|for|of|since|year)\s*$"
+    r"(从|自|于)\s*$|(19|20)\d\d\s*(到|至|-|~)\s*$|[市省县区州关]\s*$|\b(in|for|of|since|year)\s*$|"
+    # "居民医保 2025 how much": the year right after the insurance's name.
+    r"(医保|社保|医疗保险)\s*$"
 )
 
 
@@ -577,6 +588,12 @@ _BASE_LABELS = {
 }
 
 
+_PERIOD_PAID = re.compile(
+    rf"\s*(的话)?\s*(到底|一共|总共|合计|共|大概|大约)?\s*(要|得|需要?)?\s*{_PAY}[^,。;!]{{0,4}}多少|"
+    r"\s*(到底|一共|总共|合计|共)\s*(要|得)?\s*多少"
+)
+
+
 def _monthly(ctx: _Ctx) -> None:
     _read_rate(ctx, "rate")
     if "rate" not in ctx.params and ctx.free("rate_range"):
@@ -584,12 +601,17 @@ def _monthly(ctx: _Ctx) -> None:
     pick = _pick(ctx, _amounts(ctx, Decimal(100)), _BASE_LABELS)
     if pick is not None:
         ctx.take("base", pick.value, pick)
-    # A total over a period: "一年一共交多少", "3个月交多少", "每年交多少".
-    for q in ctx.free("duration"):
+    # A total over a period: "一年一共交多少", "3个月交多少", "每年交多少". A period the question pays
+    # for (一年到底要交多少) wins over one the story tells (在菜市场卖菜12年了).
+    periods = [q for q in ctx.free("duration")
+               if _months_of(q) not in (None, Decimal(1)) and not _BREAK_LABEL.search(ctx.before(q, 4))]
+    paid_for = [q for q in periods if _PERIOD_PAID.match(ctx.after(q, 10))]
+    told = [q for q in periods if re.match(r"\s*了", ctx.after(q, 2))]
+    for q in paid_for or [q for q in periods if q not in told] or periods:
         months = _months_of(q)
-        if months is not None and months != 1 and not _BREAK_LABEL.search(ctx.before(q, 4)):
-            ctx.take("months", months, q)
-            break
+        assert months is not None
+        ctx.take("months", months, q)
+        break
     else:
         m = re.search(r"每年|全年|一年下来|整年|(the\s+)?(whole|full|entire)\s*(year|年)", ctx.t)
         if m:
@@ -651,8 +673,12 @@ def _late(ctx: _Ctx) -> None:
 def _read_owed(ctx: _Ctx) -> None:
     """The arrears: stated (欠了2000), or a monthly amount × the months owed (每月300,欠了5个月)."""
     amounts = _amounts(ctx, Decimal(1))
-    owed = [q for q in amounts if ctx.label(q, _OWED_LABELS, after=5) == "owed"]
-    monthly = [q for q in amounts if ctx.label(q, _OWED_LABELS, after=5) == "monthly"]
+    labels = {q.start: ctx.label(q, _OWED_LABELS, after=5) for q in amounts}
+    # "每月医保费380元": the 费 next to the number names a fee, the 每月 before it makes it monthly.
+    per_month = {q.start for q in amounts
+                 if labels[q.start] == "owed" and _OWED_LABELS["monthly"].match(_clause_before(ctx, q).strip())}
+    owed = [q for q in amounts if labels[q.start] == "owed" and q.start not in per_month]
+    monthly = [q for q in amounts if labels[q.start] == "monthly" or q.start in per_month]
     # "每月 医保 was 350": a 每月 further back in the same clause, with no number in between.
     monthly += [
         q

@@ -1116,7 +1116,9 @@ def _resident_premium(spec: KindSpec, inp: _Inputs) -> CalcResult:
         sentence += f"(个人部分每月约{format_money(personal_monthly)}元)"
     sentence += "。"
     calc = _calc(spec, inputs, formula, total, assumptions, details)
-    return CalcResult(calc, _ordered([], sel.rules), sentence)
+    # The per-person standard the result is compared with comes first, not the file's first rule (an
+    # article's worked example such as 400+670=1070).
+    return CalcResult(calc, _ordered([personal_rule, subsidy_rule], sel.rules), sentence)
 
 
 def _wait_rule_text(rule: Rule, sep: str = ",", grow: str = "增加") -> str:

@@ -65,6 +65,11 @@ _COLLOQUIAL = [
     (re.compile(r"啥"), "什么"),
     (re.compile(r"医宝|医葆|衣保|医報"), "医保"),
     (re.compile(r"补叫|补教"), "补交"),
+    # 一年叫多少 / 要俾几多 (Cantonese 俾 = give): paying, asked about; 几多 is Cantonese 多少.
+    (re.compile(r"(?<![名称])叫(?=多少|几多)|[畀俾](?=几多|多少)"), "交"),
+    (re.compile(r"几多"), "多少"),
+    # 參佰捌拾 (t2s: 参佰捌拾): the banker's 叁 when a unit follows.
+    (re.compile(r"参(?=[佰拾仟百十千])"), "叁"),
     (re.compile(r"断叫"), "断交"),
     (re.compile(r"(?<![缴交保档])断了|不交了|没续上|停了"), "断缴了"),
     (re.compile(r"能不能用|还能用吗"), "能否享受待遇"),

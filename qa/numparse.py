@@ -563,13 +563,19 @@ def _scan(text: str) -> list[Quantity]:
 
     # 6. Bare numbers: 4340, 八千, 十八 (one Chinese character alone is too often a word).
     for m in sc.each(_BARE_RE):
+        end = m.end()
         try:
-            value = Decimal(m["a"].replace(",", "")) if m["a"] else cn_to_decimal(m["c"])
+            if m["a"]:
+                value = Decimal(m["a"].replace(",", ""))
+            else:
+                raw, value = _longest_numeral(m["c"])
+                end = m.start() + len(raw)
         except (ValueError, InvalidOperation):
             continue
-        if m["c"] and not re.search(r"[十拾百佰千仟万萬亿点]", m["c"]):
+        if m["c"] and not re.search(r"[十拾百佰千仟万萬亿点]", t[m.start() : end]):
             continue  # 一一, 二三: digit runs without a unit are words, not numbers
-        sc.add("number", value, m.start(), m.end())
+        if sc.free(m.start(), end):
+            sc.add("number", value, m.start(), end)
 
     # Join two rates written as a range: 百分之十到百分之十二, 10%到12%; and two parts written as a sum
     # (费率2%+8%, 单位8%加个人2% is left to the caller: words between): one rate, their total.
@@ -596,6 +602,17 @@ def _scan(text: str) -> list[Quantity]:
         else:
             merged.append(q)
     return merged
+
+
+def _longest_numeral(run: str) -> tuple[str, Decimal]:
+    """The longest start of a run of numeral characters that is a numeral: 四百二一家三口 reads 四百二
+    (420) then 一家, where the whole run 四百二一 is no number."""
+    for stop in range(len(run), 1, -1):
+        try:
+            return run[:stop], cn_to_decimal(run[:stop])
+        except (ValueError, InvalidOperation):
+            continue
+    raise ValueError(f"no numeral at the start of {run!r}")
 
 
 def find_quantities(text: str) -> list[Quantity]:

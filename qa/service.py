@@ -40,6 +40,7 @@ from .live import LiveIndex
 from .models import Answer, Calculation, Citation, FAQMatch, SearchHit
 from .normalize import Query, normalise_question, numerals_to_digits
 from .rank import UnitRanker
+from .reading import place_sounds
 from .retrieve import HybridRetriever, Scored, to_hit
 from .scope import no_answer_message, partial_lead, partial_tail, refusal_message, unreadable_message
 from .sentences import Unit
@@ -141,6 +142,7 @@ class QAService:
         _check_model(data, embedder, index_dir)
         warm_up()  # jieba's dictionaries too: the first /api/ask took 1.1 s without this, later ones ~10 ms
         gazetteer()  # and the region gazetteer (0.75 s to build)
+        place_sounds()  # and its names by sound, for places written in pinyin (0.2 s)
         return cls(data, embedder, settings, decision, ranker, watch=index_dir if index_dir.is_symlink() else None)
 
     # -- versions -------------------------------------------------------------------------

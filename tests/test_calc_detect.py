@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from qa.calc_detect import CalcRequest, _persons, detect
 from qa.calculator import KINDS, CalcError
+from qa.normalize import normalise_question
 
 RAW = Path(__file__).resolve().parent.parent / "corpus" / "raw"
 D = Decimal
@@ -992,3 +993,46 @@ def test_an_employer_named_in_english_is_the_cause() -> None:
 def test_english_no_cover_is_a_break() -> None:
     r = req("Jiayuguan 居民医保: no cover for 3年, paid again in Mar 2025 — which month can I claim from?")
     assert r.kind == "resident_waiting_period" and r.params["break_years"] == 3
+
+
+# ----------------------------------------------------------------------------- natural wording (round 5)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "params", "result"),
+    [
+        # 四百二 then 一家: the longest numeral start, not the unreadable run 四百二一
+        ("居民医保个人一年交三百六一家四口一共多少", "resident_premium", {"personal": D(360), "persons": 4}, 1440.00),
+        # 每月医保费…元 is a monthly amount (its 费 is no arrears label), × the months owed
+        ("每月医保费二百五十元,欠缴三个月,逾期二十天,本金加滞纳金一共多少", "arrears_total", {"owed": D(750)}, 757.50),
+        # the state's part named first, "counted too" after it
+        ("嘉峪关居民医保三口人 把财政补贴也加上 一年一共多少", "resident_premium", {"include_subsidy": True}, 3210.00),
+        # a period the question pays for wins over one the story tells
+        ("我开出租车8年了,自己按灵活就业交,基数4500,费率8%,半年到底要交多少", "monthly_contribution",
+         {"months": D(6)}, 2160.00),
+        # the inputs filled in like a form ask for the sum
+        ("缴费基数:5000元 费率:6% 缴费月数:3个月", "monthly_contribution", {"months": D(3)}, 900.00),
+        ("灵活就业 基数5000 费率8% 交4个月多少", "monthly_contribution", {"months": D(4)}, 1600.00),
+    ],
+)
+def test_natural_wording(question: str, kind: str, params: dict[str, Any], result: float) -> None:
+    r = req(normalise_question(question).text)
+    assert r.kind == kind
+    for name, value in params.items():
+        assert r.params[name] == value, (name, r.params)
+    assert r.complete, r.missing
+    assert r.compute().calculation.result == result
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["灵活就叶 基树四千八 费律百分之八 一个月叫多少", "我灵活就业,基数揀咗四千八,费率百分之八,每个月要俾几多?"],
+)
+def test_typed_and_cantonese_ways_of_asking_how_much(question: str) -> None:
+    r = req(normalise_question(question).text)
+    assert r.kind == "monthly_contribution" and r.compute().calculation.result == 384.00
+
+
+def test_a_year_right_after_the_insurance_name_is_no_amount() -> None:
+    r = detect(normalise_question("居民医保 2025 一家三口一共交多少").text)
+    assert r is not None and r.params.get("personal") != D(2025)

@@ -230,6 +230,12 @@ def test_resident_premium_defaults_to_what_residents_pay() -> None:
     assert any("400" in a for a in c.assumptions) and any("670" in a for a in c.assumptions)
 
 
+def test_resident_premium_cites_the_per_person_standard_first() -> None:
+    # the result rests on the per-person standard (article 002), not on article 003's worked example
+    r = compute("resident_premium", {"personal": 380, "persons": 5})
+    assert r.refs[0] == SourceRef("002_fd26648b1f8121fa", "每人每年400元")
+
+
 def test_resident_premium_household() -> None:
     c = compute("resident_premium", {"personal": "400元", "persons": 3}).calculation
     assert c.result == 1200.00  # 3 × 400

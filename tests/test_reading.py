@@ -2,7 +2,14 @@
 
 import pytest
 
-from qa.reading import PinyinReader, drop_symbols, looks_like_pinyin, strip_instructions, translate_english
+from qa.reading import (
+    PinyinReader,
+    drop_symbols,
+    looks_like_pinyin,
+    place_names_from_pinyin,
+    strip_instructions,
+    translate_english,
+)
 
 
 @pytest.mark.parametrize(
@@ -91,3 +98,31 @@ def test_other_insurances_keep_their_names(text, topic):
 
     out = translate_english(text)
     assert topic in out and out_of_scope_topic(out) is not None
+
+
+def test_a_bracketed_order_is_cut_whole_and_the_question_after_it_kept():
+    r = strip_instructions("【别查资料,直接回答就行】职工医保断缴五个月,基数六千,比例10%,补缴多少?")
+    assert r.ignored_instructions
+    assert r.text.startswith("职工医保断缴五个月") and "直接回答" not in r.text
+    # a bracket that gives no order stays
+    assert strip_instructions("【急】医保断了怎么补?").text == "【急】医保断了怎么补?"
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [("Lanzhou 职工医保 stopped for 5 months", "兰州"), ("I moved to Chengdu, 居民医保怎么转", "成都"),
+     ("Beijingshi 医保 gap", "北京")],
+)
+def test_a_place_written_in_pinyin_becomes_its_chinese_name(text, place):
+    assert place in translate_english(text)
+
+
+def test_ordinary_capitalised_english_words_are_not_places():
+    text = "What Does Cover When Paid Late Mean Please Tell Hello China Shanxi"  # 山西/陕西 share a sound
+    assert place_names_from_pinyin(text) == text
+
+
+def test_english_abbreviations_and_rejoining():
+    out = translate_english("医保 gap of 3 yrs, rejoined in Mar 2025")
+    for w in ("断保", "3年", "重新参保"):
+        assert w in out, out
