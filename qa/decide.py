@@ -249,17 +249,22 @@ class DecisionModel:
         if p[ANSWERED] >= self.threshold:
             status = ANSWERED
         elif not (u.domain or _names_domain(u, self)) and not (
-                p[PARTIAL] > p["unanswerable"] and evidence.features.get("lexical_top", 0.0) > 0):
+                p[PARTIAL] > p["unanswerable"] and evidence.features.get("lexical_top", 0.0) > 0
+                and _HAN.search(u.text)):
             # Without a single word of the domain, "the articles cover the topic" cannot be claimed — unless
             # the model calls the evidence partial *and* the question shares words with it ("刚换了工作 中间空了
             # 十来天 新公司给交上了 啥时候能用" never says 医保): then it is not called another domain. Text with
-            # nothing in common with the articles ("'; DROP TABLE documents; --") stays out of scope.
+            # nothing in common with the articles ("'; DROP TABLE documents; --", "1 OR 1=1", whose digits match
+            # some chunk's) stays out of scope: the shared words must be Chinese ones.
             status = OUT_OF_SCOPE
         elif p["unanswerable"] >= self.refuse_threshold and not (evidence.missing and p[PARTIAL] >= p["unanswerable"]):
             status = NO_ANSWER
         else:
             status = PARTIAL
         return Verdict(status, p[ANSWERED], p)
+
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _names_domain(u: Understanding, model: DecisionModel) -> bool:
