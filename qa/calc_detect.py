@@ -261,8 +261,9 @@ _LATE_TAIL = re.compile(r"(滞纳金|罚金)\s*(呢|嘞|咧|啊|呀)?\s*[?？。
 
 
 # "缴费基数:6800元/月 费率:5% 缴费月数:6个月": the inputs filled in like a form ask for the sum.
-_FORM = re.compile(r"基数\s*[:=]\s*[\d一二两三四五六七八九十].*费率\s*[:=]\s*[\d一二两三四五六七八九十百]|"
-                   r"费率\s*[:=]\s*[\d一二两三四五六七八九十百].*基数\s*[:=]\s*[\d一二两三四五六七八九十]")
+_FORM_BASE = r"基数\s*[:=]\s*[\d一二两三四五六七八九十]"
+_FORM_RATE = r"费率\s*[:=]\s*[\d一二两三四五六七八九十百]"
+_FORM = re.compile(rf"{_FORM_BASE}.*{_FORM_RATE}|{_FORM_RATE}.*{_FORM_BASE}")
 
 
 def _is_numeric_question(t: str) -> bool:

@@ -38,6 +38,7 @@ from ingest.tokenize import canonical, content_words, tokenize
 from . import quantity
 from .answer import Candidate, Composition
 from .rank import TYPE_CUES
+from .reading import HAN
 from .retrieve import Scored
 from .terms import TermWeights
 from .understand import Understanding
@@ -250,7 +251,7 @@ class DecisionModel:
             status = ANSWERED
         elif not (u.domain or _names_domain(u, self)) and not (
                 p[PARTIAL] > p["unanswerable"] and evidence.features.get("lexical_top", 0.0) > 0
-                and _HAN.search(u.text)):
+                and HAN.search(u.text)):
             # Without a single word of the domain, "the articles cover the topic" cannot be claimed — unless
             # the model calls the evidence partial *and* the question shares words with it ("刚换了工作 中间空了
             # 十来天 新公司给交上了 啥时候能用" never says 医保): then it is not called another domain. Text with
@@ -262,9 +263,6 @@ class DecisionModel:
         else:
             status = PARTIAL
         return Verdict(status, p[ANSWERED], p)
-
-
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _names_domain(u: Understanding, model: DecisionModel) -> bool:

@@ -574,8 +574,7 @@ def _scan(text: str) -> list[Quantity]:
             continue
         if m["c"] and not re.search(r"[十拾百佰千仟万萬亿点]", t[m.start() : end]):
             continue  # 一一, 二三: digit runs without a unit are words, not numbers
-        if sc.free(m.start(), end):
-            sc.add("number", value, m.start(), end)
+        sc.add("number", value, m.start(), end)  # a start of a free match is free
 
     # Join two rates written as a range: 百分之十到百分之十二, 10%到12%; and two parts written as a sum
     # (费率2%+8%, 单位8%加个人2% is left to the caller: words between): one rate, their total.

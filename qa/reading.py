@@ -154,7 +154,7 @@ _ENGLISH_RE = re.compile(
     r"(?<![a-z])(" + "|".join(sorted(map(re.escape, _ENGLISH), key=len, reverse=True)) + r")(?![a-z])", re.I
 )
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-_HAN = re.compile(r"[\u4e00-\u9fff]")
+HAN = re.compile(r"[\u4e00-\u9fff]")
 _ENGLISH_TOPIC = re.compile(r"insurance|yibao|medical|reimburs|arrears|back ?pay|premium|coverage|benefit", re.I)
 
 
@@ -192,8 +192,6 @@ def place_sounds() -> dict[str, str]:
 def place_names_from_pinyin(text: str) -> str:
     """"Jiayuguan 居民医保" → "嘉峪关 居民医保": a capitalised word that sounds like exactly one province
     or city becomes its Chinese name, so region detection and retrieval see the place."""
-    if not _CAPITALISED.search(text):
-        return text
 
     def repl(m: re.Match[str]) -> str:
         return place_sounds().get(m.group(0).lower(), m.group(0))
@@ -203,7 +201,7 @@ def place_names_from_pinyin(text: str) -> str:
 
 def translate_english(text: str) -> str:
     """Mixed English ("my 医保 stopped 3 months, how to 补缴?") → the Chinese words the articles use."""
-    if not _LATIN_WORD.search(text) or not (_HAN.search(text) or _ENGLISH_TOPIC.search(text)):
+    if not _LATIN_WORD.search(text) or not (HAN.search(text) or _ENGLISH_TOPIC.search(text)):
         return text  # no English, or English that is not about insurance at all ("DROP TABLE documents")
     text = place_names_from_pinyin(text)
     text = _ENGLISH_RE.sub(lambda m: _ENGLISH[m.group(0).lower()], text)
