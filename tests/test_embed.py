@@ -62,6 +62,7 @@ def test_export_is_local_and_cached(int8_embedder: Embedder, onnx_cache: Path):
     assert (folder / "model_int8.onnx").stat().st_size < 0.4 * (folder / "model.onnx").stat().st_size
     meta = json.loads((folder / "export.json").read_text())
     assert meta["model_path"] == int8_embedder.path and meta["recipe"] == embed.ONNX_RECIPE
+    assert meta["int8_min_cosine"] >= embed.INT8_MIN_COSINE  # checked against the float model when made
     # a second request reuses the files: no re-export
     before = (folder / "model_int8.onnx").stat().st_mtime_ns
     assert ensure_onnx(int8_embedder.settings, int8_embedder.path, int8=True) == folder / "model_int8.onnx"
@@ -79,6 +80,21 @@ def test_int8_embeddings_close_to_float(int8_embedder, torch_embedder, corpus_te
     # each question's nearest corpus sentence under int8 is among its three nearest under float
     top3 = np.argsort(-(ref[-3:] @ ref[:-3].T), axis=1)[:, :3]
     assert all(b in row for b, row in zip((q8[-3:] @ q8[:-3].T).argmax(1), top3))
+
+
+def test_an_int8_model_that_disagrees_with_the_float_model_is_refused(onnx_cache, int8_embedder, monkeypatch):
+    """A CPU whose integer kernels misbehave (full-range int8 saturated on an AVX2-only EPYC: cosine 0.82)
+    gets a clear error naming the float backend, and no int8 file is left behind to be used later."""
+    folder = onnx_dir(int8_embedder.settings, int8_embedder.path)
+    fp32 = ensure_onnx(int8_embedder.settings, int8_embedder.path, int8=False)
+    target = onnx_cache / "strict" / "model_int8.onnx"
+    target.parent.mkdir()
+    embed._quantize_int8(fp32, target)
+    assert embed._check_int8(Path(int8_embedder.path), fp32, target) >= embed.INT8_MIN_COSINE
+    monkeypatch.setattr(embed, "INT8_MIN_COSINE", 1.01)  # no real model reaches this
+    with pytest.raises(ModelError, match="YIBAO_EMBED_BACKEND=onnx"):
+        embed._check_int8(Path(int8_embedder.path), fp32, target)
+    assert not target.exists() and (folder / "model_int8.onnx").is_file()
 
 
 def test_onnx_float_matches_torch(onnx_cache, torch_embedder, corpus_texts):
@@ -121,7 +137,7 @@ def test_signature_names_backend_and_length(onnx_cache):
 def test_signature_changes_with_the_onnx_recipe(onnx_cache, monkeypatch):
     int8, torch_ = Embedder(_settings(onnx_cache, "onnx-int8")), Embedder(_settings(onnx_cache, "torch"))
     before = int8.signature, torch_.signature
-    monkeypatch.setattr(embed, "ONNX_RECIPE", "torch-onnx-opset17-v2")
+    monkeypatch.setattr(embed, "ONNX_RECIPE", embed.ONNX_RECIPE + "-next")
     assert int8.signature != before[0]  # old cached int8 vectors are not reused under a new recipe
     assert torch_.signature == before[1]  # the torch backend has no recipe
 
