@@ -41,7 +41,7 @@ from .rank import TYPE_CUES
 from .reading import HAN
 from .retrieve import Scored
 from .terms import TermWeights
-from .understand import Understanding
+from .understand import Understanding, asked_years
 
 DECISION_FILE = Path(__file__).with_name("decision.json")
 
@@ -96,6 +96,14 @@ def _region_ok(asked: str, regions: list[str]) -> bool:
     return any(asked in r or r in asked for r in regions)
 
 
+def asked_regions(u: Understanding) -> list[str]:
+    """The places the question asks about: those of its asking sentence ("我老家在河南…从老家换到苏州这边参保,
+    得先办什么手续?" asks about 苏州 only; a story's other places are background). A place read from pinyin
+    is not in the text and is kept."""
+    focus = u.focus or u.text
+    return [r for r in u.regions if r in focus or r not in u.text]
+
+
 def evidence_features(u: Understanding, scored: list[Scored], comp: Composition | None, weights: TermWeights,
                       documents: dict[str, dict[str, Any]], domain_terms: frozenset[str] = frozenset()) -> Evidence:
     """Measure how well the retrieved evidence covers what ``u`` asks.
@@ -122,7 +130,7 @@ def evidence_features(u: Understanding, scored: list[Scored], comp: Composition 
     doc_regions = {d: list(documents.get(d, {}).get("metadata", {}).get("regions", [])) for d in cited_docs}
     region_unsupported = other_region = 0.0
     other_regions: list[str] = []
-    for asked in u.regions:
+    for asked in asked_regions(u):
         if any(_region_ok(asked, regs) for regs in doc_regions.values()) or asked in evidence:
             continue
         region_unsupported = 1.0
@@ -133,7 +141,7 @@ def evidence_features(u: Understanding, scored: list[Scored], comp: Composition 
             other_region = 1.0
             other_regions = [r for r in first if r not in other_regions]
     year_unsupported = 0.0
-    for year in u.years:
+    for year in asked_years(u.focus or u.text):
         if str(year) not in evidence:
             year_unsupported = 1.0
             missing.append(f"{year}年的标准")
@@ -147,7 +155,7 @@ def evidence_features(u: Understanding, scored: list[Scored], comp: Composition 
     cue = TYPE_CUES.get(u.qtype)
     type_unmet = float(cue is not None and not cue.search(" ".join(texts)))
     retrieved = canonical(" ".join(f"{s.chunk.get('heading', '')} {s.chunk['text']}" for s in scored).lower())
-    rarest = max(specific, key=weights, default=None)
+    rarest = max(sorted(specific), key=weights, default=None)  # sorted: ties broken the same in every run
     top_term_missing = float(rarest is not None and rarest not in retrieved)
     asked_domain = [w for w in content_words(u.text) if w in domain_terms]
     uncovered = [w for w in asked_domain if w not in retrieved]

@@ -32,6 +32,7 @@ from .decide import (
     DecisionError,
     DecisionModel,
     Evidence,
+    asked_regions,
     evidence_features,
     rule_status,
 )
@@ -39,7 +40,7 @@ from .lexicon import Lexicon
 from .live import LiveIndex
 from .models import Answer, Calculation, Citation, FAQMatch, SearchHit
 from .normalize import Query, normalise_question, numerals_to_digits
-from .rank import UnitRanker
+from .rank import TYPE_CUES, UnitRanker
 from .reading import place_sounds
 from .retrieve import HybridRetriever, Scored, to_hit
 from .scope import no_answer_message, partial_lead, partial_tail, refusal_message, unreadable_message
@@ -222,14 +223,25 @@ class QAService:
         u = alone if res.kind == "fresh" else with_text(alone, res.text, res.inherited, res.calc_text, res.focus)
         timings = {"understand": round((time.perf_counter() - t0) * 1000, 2)}
         answer = self.answer(u, top_k, t0=t0, timings=timings, live=live)
-        if res.fallback and answer.status in (PARTIAL, NO_ANSWER):
-            # A drill-down that finds no answer with the previous question carried whole is asked with only
-            # the previous slots and topic words ("城乡居民医保断缴补缴报销要带什么材料"); that answer is kept
-            # only when it is answered, and it is then what the turn is understood as.
+        if res.fallback and (answer.status in (PARTIAL, NO_ANSWER) or not _meets_type(alone.qtype, answer)):
+            # A drill-down that finds no answer with the previous question carried whole — or an answer that
+            # says nothing of the kind asked (no material named after "要带什么材料": the carried waiting
+            # question found waiting-period passages) — is asked with only the previous slots and topic
+            # words ("城乡居民医保断缴补缴报销要带什么材料"); that answer is kept only when it is answered and
+            # of the kind asked, and it is then what the turn is understood as.
             fb = with_text(alone, res.fallback, res.inherited, res.calc_text, None)
             retry = self.answer(fb, top_k, t0=t0, timings=dict(timings), live=live)
-            if retry.status == ANSWERED:
-                u, answer = fb, retry
+            if retry.status == ANSWERED and _meets_type(alone.qtype, retry):
+                places = _uncovered_places(fb, retry.citations)
+                if not places:
+                    u, answer = fb, retry
+                elif answer.status == ANSWERED:
+                    # The carried answer is of another kind, and the retry is not about the place this turn
+                    # names ("成都的话网上能办吗"): the retry, labelled partial as a question alone would be.
+                    missing = [f"{'、'.join(places)}的规定"]
+                    u, answer = fb, retry.model_copy(update={
+                        "status": PARTIAL, "missing": missing, "confidence": None,
+                        "answer": partial_lead(missing, []) + retry.answer + partial_tail()})
         if res.inherited:
             answer = answer.model_copy(update={"inherited": list(res.inherited)})
         if answer.status == OUT_OF_SCOPE and previous is not None:
@@ -417,6 +429,18 @@ class QAService:
         return {"status": "ok", "documents": len(live.data.documents), "chunks": sum(live.chunk_counts.values()),
                 "model": m.get("model"), "index_hash": m.get("index_hash"), "version": live.data.version,
                 "worker": os.getpid()}
+
+
+def _meets_type(qtype: str, answer: Answer) -> bool:
+    """An answered answer states the kind of fact its question type wants (a material, a channel …)."""
+    cue = TYPE_CUES.get(qtype)
+    return answer.status == ANSWERED and (cue is None or bool(cue.search(answer.answer)))
+
+
+def _uncovered_places(u: Understanding, citations: list[Citation]) -> list[str]:
+    """The places ``u`` asks about that no cited passage is about or names."""
+    return [q for q in asked_regions(u) if not any(q in r or r in q for c in citations for r in c.region)
+            and not any(q in c.text for c in citations)]
 
 
 def _check_model(data: IndexData, embedder: Embedder, index_dir: Path) -> None:
