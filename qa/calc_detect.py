@@ -305,11 +305,16 @@ def _resident_start_month(t: str, quantities: list[Quantity]) -> bool:
     return paid_in and any(_break_years(t, q) for q in quantities)
 
 
+_REJOIN = re.compile(r"(重新|从新|再次?|又)(参保|参加|交上|缴上|续上|接上)")
+
+
 def _resident_wait_length(t: str, quantities: list[Quantity]) -> bool:
     """Years without cover and how long the wait is, in article 002's words (断保 / 等待期) and not
-    about 职工医保: 居民医保断了三年 等待期多长, 断保了6年 要等多久. (A "几个月能报销" without them
-    stays with benefit_dates, which lists every article's rule.)"""
-    if _EMPLOYEE.search(t) or not (_WAIT_PERIOD.search(t) or "断保" in t):
+    about 职工医保: 居民医保断了三年 等待期多长, 断保了6年 要等多久, 居民医保断了2年 重新参保要等几个月
+    (the article's 重新参加居民医保). (A "几个月能报销" without them stays with benefit_dates, which lists
+    every article's rule.)"""
+    rejoin = _RESIDENT.search(t) and _REJOIN.search(t)
+    if _EMPLOYEE.search(t) or not (_WAIT_PERIOD.search(t) or "断保" in t or rejoin):
         return False
     if not re.search(r"多久|多长|几个月|多少个月|几月|等待期(是|为|有)?(几|多)", t):
         return False
