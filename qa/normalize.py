@@ -148,16 +148,17 @@ _PERSONAL = re.compile(
 )
 
 
-def normalise_text(text: str, *, numerals: bool = True) -> str:
+def normalise_text(text: str, *, numerals: bool = True, colloquial: bool = True) -> str:
     """Half-width, simplified Chinese, colloquialisms folded, numerals as digits. Idempotent.
 
     ``numerals=False`` keeps Chinese numerals as written: the calculator reads them in context
-    ("一天万分之三" is a daily rate, not one day).
+    ("一天万分之三" is a daily rate, not one day). ``colloquial=False`` keeps the asker's words (the
+    folding is for the insurance reading: 罚款 → 滞纳金 would hide a question about 交通罚款).
     """
     text = unicodedata.normalize("NFKC", text)
     text = _PERSONAL.sub(" ", text)
     text = _t2s().convert(text)
-    for pattern, repl in _COLLOQUIAL:
+    for pattern, repl in _COLLOQUIAL if colloquial else ():
         text = pattern.sub(repl, text)
     return _numerals_to_digits(text) if numerals else text
 

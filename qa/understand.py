@@ -29,7 +29,7 @@ from .normalize import (
     numerals_to_digits,
 )
 from .reading import drop_symbols, looks_like_pinyin, strip_instructions, translate_english
-from .scope import GENERIC_TERMS, has_domain_words, out_of_scope_topic
+from .scope import GENERIC_TERMS, MEDICAL, has_domain_words, out_of_scope_topic
 
 # --------------------------------------------------------------------------- question types
 
@@ -159,6 +159,9 @@ class Reading:
 
     text: str
     calc_text: str
+    # The question in the asker's words (instructions dropped, colloquialisms not folded): what decides
+    # whether it is about another domain.
+    written: str = ""
     ignored_instructions: bool = False
     pinyin: bool = False
     unreadable: bool = False
@@ -182,7 +185,8 @@ def read_question(original: str, lexicon: Lexicon | None = None) -> Reading:
     if lexicon is not None and not unreadable:
         text = lexicon.correct(text)
     calc_text = re.sub(r"\s+", " ", text).strip() or original
-    return Reading(numerals_to_digits(calc_text), calc_text, reading.ignored_instructions, pinyin, unreadable)
+    written = strip_instructions(normalise_text(drop_symbols(original), numerals=False, colloquial=False)).text
+    return Reading(numerals_to_digits(calc_text), calc_text, written, reading.ignored_instructions, pinyin, unreadable)
 
 
 def understand(question: str, lexicon: Lexicon | None = None, today: date | None = None) -> Understanding:
@@ -193,19 +197,23 @@ def understand(question: str, lexicon: Lexicon | None = None, today: date | None
     """
     original = clean_question(question)
     r = read_question(original, lexicon)
-    return understanding_of(original, r.text, calc_text=r.calc_text, today=today,
+    return understanding_of(original, r.text, calc_text=r.calc_text, today=today, written=r.written,
                             ignored_instructions=r.ignored_instructions, pinyin=r.pinyin, unreadable=r.unreadable)
 
 
 def understanding_of(original: str, full: str, *, calc_text: str | None = None, today: date | None = None,
-                     focus: str | None = None, **flags) -> Understanding:
+                     focus: str | None = None, written: str | None = None, **flags) -> Understanding:
     """The understanding of an already-read text (used again by conversations for a rewritten turn)."""
     from ingest.tokenize import canonical
 
     text = full
     focus = focus_of(focus or full)
     calc = detect(calc_text or full, today=today or date.today())
-    scope_topic = out_of_scope_topic(text) or (calc.scope_topic if calc is not None and calc.out_of_scope else None)
+    # Another domain is recognised in the folded text and in the asker's own words ("交通罚款晚交了" folds
+    # 罚款 into 滞纳金); naming 医保 keeps a question in scope either way.
+    scope_topic = (out_of_scope_topic(text)
+                   or (out_of_scope_topic(written) if written and not MEDICAL.search(text) else None)
+                   or (calc.scope_topic if calc is not None and calc.out_of_scope else None))
     notes = []
     if flags.get("ignored_instructions"):
         notes.append("(问题中要求改变回答方式的指令已忽略,下面只回答其中的医保问题。)")

@@ -86,3 +86,13 @@ def test_understanding_is_frozen():
 def test_bad_questions_raise(bad):
     with pytest.raises(QuestionError):
         understand(bad)
+
+
+def test_another_domain_is_seen_in_the_askers_own_words(qa_service) -> None:
+    # The colloquial folding turns 罚款 into 滞纳金 for the insurance reading; the scope decision reads the
+    # question as written, so a traffic fine stays another domain, and a 医保 question with 罚款 stays in it.
+    fine = understand("上个月的交通罚款忘了交 现在要多交多少")
+    assert "罚款" not in fine.text and fine.scope_topic == "交通违章罚款"
+    assert qa_service.ask("上个月的交通罚款忘了交 现在要多交多少").status == "out_of_scope"
+    own = understand("医保断缴了两个月 罚款怎么算")
+    assert own.scope_topic is None and own.calc is not None and own.calc.kind == "late_fee"
