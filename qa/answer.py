@@ -236,7 +236,7 @@ def cite(chosen: list[Candidate], documents: dict[str, dict[str, Any]]) -> tuple
 
 def _region_note(query: Query, citations: list[Citation]) -> str:
     if not query.regions:
-        return ""
+        return _whose_figure_note(query, citations)
     asked = "、".join(query.regions)
     others = [
         c for c in citations
@@ -253,6 +253,18 @@ def _region_note(query: Query, citations: list[Citation]) -> str:
     if not notes:
         return ""
     return f"(注:资料中没有专门针对{asked}的规定,{';'.join(notes)},{asked}的具体规定请以当地医保部门为准。)"
+
+
+def _whose_figure_note(query: Query, citations: list[Citation]) -> str:
+    """A figure asked without a place and answered first from one region's article ("居民医保一个人交多少"
+    → 嘉峪关's 400元): say whose standard it is, since it is not the asker's by default."""
+    if not isinstance(query, Understanding) or not (query.asked_quantity or query.qtype == "how_much"):
+        return ""
+    if not citations or not citations[0].region or "全国" in citations[0].region:
+        return ""
+    first = citations[0]
+    return (f"(注:[{first.n}]是{'、'.join(first.region)}的规定;各地规定不同,您所在地的规定请以当地医保部门为准,"
+            f"或告诉我您所在的城市。)")
 
 
 # Yes/no questions: the modal verb asked with, and its two answers. Checked in this order.

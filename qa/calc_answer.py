@@ -179,7 +179,19 @@ def answer_calculation(u: Understanding, data: IndexData, rules: RuleBook | None
         basis = [f"{r.quote}[{number_of[(r.doc_id, r.quote)]}]" for r in ordered if (r.doc_id, r.quote) in number_of]
         text = result.sentence + ("依据:" + ";".join(basis) + "。" if basis else "")
         text += f"计算式:{calc.formula}。"
+    if not u.regions:
+        text += local_standard_note(calculator.regional_defaults(req.kind, req.params, book), number_of)
     return CalcAnswer(text, citations, calc)
+
+
+def local_standard_note(rules: tuple[Any, ...], number_of: dict[tuple[str, str], int]) -> str:
+    """For a question naming no place: whose standard filled in a value, since it is not everyone's."""
+    places = list(dict.fromkeys(r for rule in rules for r in rule.regions))
+    if not places:
+        return ""
+    marks = "".join(f"[{n}]" for n in dict.fromkeys(number_of.get((r.doc_id, r.quote)) for r in rules) if n)
+    return (f"(注:这里用的是{'、'.join(places)}的标准{marks};各地标准不同,您所在地的标准请以当地医保部门为准,"
+            f"或告诉我您所在的城市。)")
 
 
 def rule_refs(

@@ -1688,3 +1688,17 @@ def borrowed_rules(
         if wanted and not _given(params, name) and rule is not None and sel.is_borrowed(rule):
             found.append(rule)
     return tuple(dict.fromkeys(found))
+
+
+def regional_defaults(kind: str, params: Mapping[str, Any] | None, rules: RuleBook | None = None) -> tuple[Rule, ...]:
+    """One region's rules whose values a calculation for a question naming no place fills in (居民医保
+    一家三口 takes 嘉峪关's 400元 a person): the answer says whose standard it used."""
+    spec = KINDS.get(kind) if isinstance(kind, str) else None
+    if spec is None or kind in LISTING_KINDS:
+        return ()
+    params = params if isinstance(params, Mapping) else {}
+    sel = select_rules(kind, rules, ())
+    found = [rule for name in rule_defaults(spec) if not _given(params, name)
+             and (rule := sel.rule_for(name)) is not None and not rule.general and not rule.example]
+    return tuple(dict.fromkeys(found))
+

@@ -203,3 +203,18 @@ def test_the_same_calculation_without_a_city_still_asks_for_the_input(service):
     ans = service.ask("医保断了4个月,补缴大概要多少钱?")
     assert ans.status == "answered" and ans.calculation is not None and ans.calculation.result is None
     assert "还需要您提供" in ans.answer
+
+
+def test_a_figure_asked_without_a_place_names_whose_standard_answers_it(service):
+    # 400元 a person is 嘉峪关's standard (article 002), not everyone's: a question naming no place is told
+    # so, by the calculator and by a composed answer alike; a question about 嘉峪关 is not.
+    calc = service.ask("居民医保一家三口一年交多少")
+    assert calc.calculation is not None and calc.calculation.result == 1200
+    assert "这里用的是甘肃嘉峪关的标准" in calc.answer
+    composed = service.ask("居民医保一个人一年交多少钱")
+    assert composed.status == "answered" and "400" in composed.answer
+    assert "是甘肃嘉峪关的规定" in composed.answer and composed.citations[0].region == ["甘肃嘉峪关"]
+    local = service.ask("嘉峪关居民医保一家三口一年交多少")
+    assert local.calculation is not None and "这里用的是" not in local.answer
+    own = service.ask("我是灵活就业 缴费基数按4000算 费率5% 一个月要交多少钱")
+    assert own.calculation.result == 200 and "这里用的是" not in own.answer
