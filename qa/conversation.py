@@ -285,8 +285,10 @@ def resolve(u: Understanding, previous: TurnState | None, today: date | None = N
     new_region = u.regions[0] if u.regions else None
     slot_words = _slot_words(u)
 
-    # 1. Only a new insurance type and/or region: the previous question with that slot replaced.
-    if (new_type or new_region) and not _bare(text, slot_words):
+    # 1. Only a new insurance type and/or region: the previous question with that slot replaced. Naming the
+    #    previous question's own topic again adds nothing ("那嘉峪关那边的等待期呢" after a waiting question).
+    topic_words = _TOPIC.findall(previous.subject) if previous.subject else []
+    if (new_type or new_region) and not _bare(text, slot_words + topic_words):
         out = previous.text
         inherited = ["subject", "qtype"]
         if new_type:
