@@ -72,7 +72,8 @@ _COLLOQUIAL = [
     (re.compile(r"参(?=[佰拾仟百十千])"), "叁"),
     (re.compile(r"断叫"), "断交"),
     (re.compile(r"(?<![缴交保档])断了|不交了|没续上|停了"), "断缴了"),
-    (re.compile(r"能不能用|还能用吗"), "能否享受待遇"),
+    # (not for money: "个人账户里的钱还能用吗" asks about the account balance, not benefits)
+    (re.compile(r"(?<![钱额户卡])(能不能用|还能用吗)"), "能否享受待遇"),
     (re.compile(r"(医保)?卡(里|上|中)的?钱"), "个人账户余额"),
     (re.compile(r"公司"), "单位"),
     (re.compile(r"看病|看医生|就诊"), "医疗费用"),
