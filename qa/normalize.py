@@ -76,6 +76,7 @@ _COLLOQUIAL = [
     (re.compile(r"(?<![钱额户卡])(能不能用|还能用吗)"), "能否享受待遇"),
     (re.compile(r"(医保)?卡(里|上|中)的?钱"), "个人账户余额"),
     (re.compile(r"公司"), "单位"),
+    (re.compile(r"户口本"), "户口簿"),  # the articles write 户口簿
     (re.compile(r"看病|看医生|就诊"), "医疗费用"),
     (re.compile(r"生孩子|生小孩|怀孕生娃"), "生育"),
     (re.compile(r"没(有)?工作了?|失业了|下岗了?"), "暂时未能就业"),
