@@ -247,10 +247,15 @@ def ensure_onnx(settings: Settings, model_path: str | Path, *, int8: bool) -> Pa
         if int8 and not q8.is_file():
             _quantize_int8(fp32, q8)
             checked = {"int8_min_cosine": round(_check_int8(model_path, fp32, q8), 4)}
-        meta = {**checked, "model_path": str(model_path), "fingerprint": model_fingerprint(model_path),
+        meta_file = folder / "export.json"
+        try:  # keep what an earlier export measured (the int8 check) when only one file is made now
+            earlier = json.loads(meta_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            earlier = {}
+        meta = {**earlier, **checked, "model_path": str(model_path), "fingerprint": model_fingerprint(model_path),
                 "recipe": ONNX_RECIPE, "seconds": round(time.perf_counter() - t0, 2),
                 "versions": {p: _version(p) for p in ("torch", "transformers", "onnx", "onnxruntime")}}
-        (folder / "export.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        meta_file.write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return target
 
 

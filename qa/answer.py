@@ -237,9 +237,10 @@ def cite(chosen: list[Candidate], documents: dict[str, dict[str, Any]]) -> tuple
     return citations, numbers
 
 
-def _region_note(query: Query, citations: list[Citation]) -> str:
+def _region_note(query: Query, citations: list[Citation], versions: bool = False) -> str:
     if not query.regions:
-        return _whose_figure_note(query, citations)
+        # Versions already say "各地规定不同": naming one region's article there would single it out.
+        return "" if versions else _whose_figure_note(query, citations)
     asked = "、".join(query.regions)
     others = [
         c for c in citations
@@ -263,9 +264,9 @@ def _whose_figure_note(query: Query, citations: list[Citation]) -> str:
     → 嘉峪关's 400元): say whose standard it is, since it is not the asker's by default."""
     if not isinstance(query, Understanding) or not (query.asked_quantity or query.qtype == "how_much"):
         return ""
-    if not citations or not citations[0].region or "全国" in citations[0].region:
+    first = next((c for c in citations if c.n == 1), None)  # [1]: the deciding sentence's passage
+    if first is None or not first.region or "全国" in first.region:
         return ""
-    first = citations[0]
     return (f"(注:[{first.n}]是{'、'.join(first.region)}的规定;各地规定不同,您所在地的规定请以当地医保部门为准,"
             f"或告诉我您所在的城市。)")
 
@@ -355,5 +356,5 @@ def compose(query: Query, scored: list[Scored], weights: TermWeights, documents:
         text = "".join(f"{_display(c.unit, '')}[{numbers[c.scored.chunk['chunk_id']]}]" for c in order)
         if isinstance(query, Understanding) and query.yes_no:
             text = yes_no_lead(query, order) + text
-    text += _region_note(query, citations)
+    text += _region_note(query, citations, versions=bool(versions))
     return Composition(text, citations, order, conflict=bool(versions), candidates=cands)

@@ -305,7 +305,7 @@ def _resident_start_month(t: str, quantities: list[Quantity]) -> bool:
     return paid_in and any(_break_years(t, q) for q in quantities)
 
 
-_REJOIN = re.compile(r"(重新|从新|再次?|又)(参保|参加|交上|缴上|续上|接上)")
+_REJOIN = re.compile(r"(重新|从新|再次?|又)(参保|参加(城乡)?居民|交上|缴上|续上|接上)")
 
 
 def _resident_wait_length(t: str, quantities: list[Quantity]) -> bool:

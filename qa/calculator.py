@@ -1701,4 +1701,3 @@ def regional_defaults(kind: str, params: Mapping[str, Any] | None, rules: RuleBo
     found = [rule for name in rule_defaults(spec) if not _given(params, name)
              and (rule := sel.rule_for(name)) is not None and not rule.general and not rule.example]
     return tuple(dict.fromkeys(found))
-

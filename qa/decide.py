@@ -37,6 +37,7 @@ from ingest.tokenize import canonical, content_words, tokenize
 
 from . import quantity
 from .answer import Candidate, Composition
+from .normalize import detect_regions
 from .rank import TYPE_CUES
 from .reading import HAN
 from .retrieve import Scored
@@ -92,16 +93,20 @@ class Verdict:
     probabilities: dict[str, float] = field(default_factory=dict)
 
 
-def _region_ok(asked: str, regions: list[str]) -> bool:
+def region_ok(asked: str, regions: list[str]) -> bool:
+    """``asked`` is one of ``regions`` or contains it, or the other way round (苏州 / 苏州市)."""
     return any(asked in r or r in asked for r in regions)
 
 
 def asked_regions(u: Understanding) -> list[str]:
     """The places the question asks about: those of its asking sentence ("我老家在河南…从老家换到苏州这边参保,
-    得先办什么手续?" asks about 苏州 only; a story's other places are background). A place read from pinyin
-    is not in the text and is kept."""
+    得先办什么手续?" asks about 苏州 only; a story's other places are background). Places are compared as
+    places: "在苏州市工作…换到苏州这边" names 苏州市 once, and the asking sentence's 苏州 is that place."""
     focus = u.focus or u.text
-    return [r for r in u.regions if r in focus or r not in u.text]
+    if focus == u.text:
+        return list(u.regions)
+    named = detect_regions(focus)
+    return [r for r in u.regions if r in focus or region_ok(r, list(named))]
 
 
 def evidence_features(u: Understanding, scored: list[Scored], comp: Composition | None, weights: TermWeights,
@@ -130,14 +135,15 @@ def evidence_features(u: Understanding, scored: list[Scored], comp: Composition 
     doc_regions = {d: list(documents.get(d, {}).get("metadata", {}).get("regions", [])) for d in cited_docs}
     region_unsupported = other_region = 0.0
     other_regions: list[str] = []
-    for asked in asked_regions(u):
-        if any(_region_ok(asked, regs) for regs in doc_regions.values()) or asked in evidence:
+    places = asked_regions(u)
+    for asked in places:
+        if any(region_ok(asked, regs) for regs in doc_regions.values()) or asked in evidence:
             continue
         region_unsupported = 1.0
         missing.append(f"{asked}的规定")
-    if u.regions and cited_docs:
+    if places and cited_docs:
         first = doc_regions.get(cited_docs[0], [])
-        if first and "全国" not in first and not any(_region_ok(a, first) for a in u.regions):
+        if first and "全国" not in first and not any(region_ok(a, first) for a in places):
             other_region = 1.0
             other_regions = [r for r in first if r not in other_regions]
     year_unsupported = 0.0

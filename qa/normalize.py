@@ -22,6 +22,15 @@ _CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
 _SPACES = re.compile(r"\s+")
 
 # Colloquial spellings and frequent typos → the words the articles use.
+_MONEY_BEFORE = re.compile(r"钱|余额|账户")
+
+
+def _clause_before(m: re.Match[str]) -> str:
+    """The text of ``m``'s clause before it (from the last punctuation or space)."""
+    before = m.string[: m.start()]
+    return re.split(r"[,，。;；!！?？\s]", before)[-1]
+
+
 _COLLOQUIAL = [
     # Cantonese (after t2s): 可唔可以 → 可不可以, 仲用唔用得 → 还能不能用, 有冇 → 有没有 …
     (re.compile(r"用唔用得|用得唔得"), "能不能用"),
@@ -72,8 +81,9 @@ _COLLOQUIAL = [
     (re.compile(r"参(?=[佰拾仟百十千])"), "叁"),
     (re.compile(r"断叫"), "断交"),
     (re.compile(r"(?<![缴交保档])断了|不交了|没续上|停了"), "断缴了"),
-    # (not for money: "个人账户里的钱还能用吗" asks about the account balance, not benefits)
-    (re.compile(r"(?<![钱额户卡])(能不能用|还能用吗)"), "能否享受待遇"),
+    # (not after money in the same clause: "个人账户里的钱还能用吗" asks about the balance, not benefits)
+    (re.compile(r"能不能用|还能用吗"), lambda m: m.group(0) if _MONEY_BEFORE.search(_clause_before(m)) else
+     "能否享受待遇"),
     (re.compile(r"(医保)?卡(里|上|中)的?钱"), "个人账户余额"),
     (re.compile(r"公司"), "单位"),
     (re.compile(r"户口本"), "户口簿"),  # the articles write 户口簿

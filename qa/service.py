@@ -34,6 +34,7 @@ from .decide import (
     Evidence,
     asked_regions,
     evidence_features,
+    region_ok,
     rule_status,
 )
 from .lexicon import Lexicon
@@ -223,7 +224,8 @@ class QAService:
         u = alone if res.kind == "fresh" else with_text(alone, res.text, res.inherited, res.calc_text, res.focus)
         timings = {"understand": round((time.perf_counter() - t0) * 1000, 2)}
         answer = self.answer(u, top_k, t0=t0, timings=timings, live=live)
-        if res.fallback and (answer.status in (PARTIAL, NO_ANSWER) or not _meets_type(alone.qtype, answer)):
+        if res.fallback and (answer.status in (PARTIAL, NO_ANSWER)
+                             or answer.status == ANSWERED and not _meets_type(alone.qtype, answer)):
             # A drill-down that finds no answer with the previous question carried whole — or an answer that
             # says nothing of the kind asked (no material named after "要带什么材料": the carried waiting
             # question found waiting-period passages) — is asked with only the previous slots and topic
@@ -439,7 +441,7 @@ def _meets_type(qtype: str, answer: Answer) -> bool:
 
 def _uncovered_places(u: Understanding, citations: list[Citation]) -> list[str]:
     """The places ``u`` asks about that no cited passage is about or names."""
-    return [q for q in asked_regions(u) if not any(q in r or r in q for c in citations for r in c.region)
+    return [q for q in asked_regions(u) if not any(region_ok(q, c.region) for c in citations)
             and not any(q in c.text for c in citations)]
 
 

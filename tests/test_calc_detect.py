@@ -1036,3 +1036,15 @@ def test_typed_and_cantonese_ways_of_asking_how_much(question: str) -> None:
 def test_a_year_right_after_the_insurance_name_is_no_amount() -> None:
     r = detect(normalise_question("居民医保 2025 一家三口一共交多少").text)
     assert r is not None and r.params.get("personal") != D(2025)
+
+
+@pytest.mark.parametrize("question, years", [("居民医保断了2年 重新参保要等几个月", 2),
+                                             ("居民医保断了3年 从新参保以后多久能报销", 3)])
+def test_rejoining_after_years_without_cover_is_article_002s_wait(question, years):
+    req = detect(normalise_question(question).text, today=date(2026, 12, 7))
+    assert req is not None and req.kind == "resident_waiting_period" and req.params["break_years"] == years
+
+
+def test_taking_up_work_again_is_not_rejoining():
+    req = detect(normalise_question("医保断了2年 又参加工作了 要等几个月才能报销").text, today=date(2026, 12, 7))
+    assert req is None or req.kind != "resident_waiting_period"

@@ -391,3 +391,11 @@ def test_the_office_is_not_the_insurance(service) -> None:
     _, s1 = first(service, "灵活就业医保补交后多久能用")
     res, answer, _ = turn(service, "不想跑社保局 手机上咋补", s1)
     assert res.kind == "followup" and "灵活就业" in answer.understood_as
+
+
+def test_a_region_switch_that_repeats_the_topic_word_is_a_slot_switch(service) -> None:
+    # "那嘉峪关那边的等待期呢" names the previous topic again; asked alone it found nothing.
+    _, s1 = first(service, "天津医保断交后重新参保 等待期一般多久")
+    res, a2, _ = turn(service, "那嘉峪关那边的等待期呢", s1)
+    assert res.kind == "slot" and res.text == "嘉峪关医保断交后重新参保 等待期一般多久"
+    assert a2.status == "answered" and any("嘉峪关" in "".join(c.region) for c in a2.citations)

@@ -53,3 +53,9 @@ def test_everyday_names_of_documents_become_the_articles_words(qa_service):
     assert "户口簿" in normalise_text("身份证和户口本够不够")
     ans = qa_service.ask("补缴欠费要带身份证和户口本吗")
     assert ans.status == "answered" and "户口簿" in ans.answer
+
+
+@pytest.mark.parametrize("question, folded", [("医保断了还能用吗", True), ("医保卡还能用吗", True),
+                                              ("个人账户里的钱还能用吗", False), ("个人账户余额还能不能用", False)])
+def test_can_it_still_be_used_is_about_benefits_unless_money_is_named(question, folded):
+    assert ("能否享受待遇" in normalise_text(question)) is folded
