@@ -52,3 +52,36 @@ def out_of_scope_topic(text: str) -> str | None:
         if pattern.search(text):
             return topic
     return None
+
+
+# Sound-alike typos of another domain's words (公鸡金 typed for 公积金, 驾召 for 驾照): the corpus vocabulary
+# cannot correct them, since these words are not in it. Only words of three syllables or distinctive
+# two-syllable ones, so that a chance match inside an insurance question is unlikely.
+_SOUNDS = {
+    "住房公积金": ("公积金",),
+    "车险等商业保险": ("交强险", "保险公司", "车险"),
+    "信用卡与贷款": ("信用卡", "花呗", "借呗"),
+    "养老保险与养老金": ("养老金", "退休金"),
+    "失业与工伤保险": ("失业金",),
+    "其他": ("驾照",),
+}
+
+
+def _syllables(text: str) -> str:
+    """``|gong|ji|jin|``: toneless pinyin of each Chinese character; anything else breaks the run."""
+    from pypinyin import Style, lazy_pinyin
+
+    out = [py if "\u4e00" <= ch <= "\u9fff" else "" for ch, py in
+           zip(text, lazy_pinyin(text, style=Style.NORMAL, errors=lambda s: [""] * len(s)))]
+    return "|" + "|".join(out) + "|"
+
+
+def sounds_like_topic(text: str) -> str | None:
+    """The uncovered topic a question names by a homophone typo, or None; 医保 keeps it in scope."""
+    if MEDICAL.search(_COMMERCIAL_MEDICAL.sub("", text)):
+        return None
+    said = _syllables(text)
+    for topic, words in _SOUNDS.items():
+        if any(_syllables(w) in said for w in words):
+            return topic
+    return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 # The uncovered topics are one table, in ingest.topics: the corpus vocabulary (ingest.lexicon) needs it too.
-from ingest.topics import MEDICAL, OUT_OF_SCOPE, out_of_scope_topic  # noqa: F401 (re-exported)
+from ingest.topics import MEDICAL, OUT_OF_SCOPE, out_of_scope_topic, sounds_like_topic  # noqa: F401 (re-exported)
 
 # Words that tie a question to the corpus's subject.
 DOMAIN = re.compile(

@@ -29,7 +29,7 @@ from .normalize import (
     numerals_to_digits,
 )
 from .reading import drop_symbols, looks_like_pinyin, strip_instructions, translate_english
-from .scope import GENERIC_TERMS, MEDICAL, has_domain_words, out_of_scope_topic
+from .scope import GENERIC_TERMS, MEDICAL, has_domain_words, out_of_scope_topic, sounds_like_topic
 
 # --------------------------------------------------------------------------- question types
 
@@ -213,6 +213,7 @@ def understanding_of(original: str, full: str, *, calc_text: str | None = None, 
     # 罚款 into 滞纳金); naming 医保 keeps a question in scope either way.
     scope_topic = (out_of_scope_topic(text)
                    or (out_of_scope_topic(written) if written and not MEDICAL.search(text) else None)
+                   or sounds_like_topic(text)
                    or (calc.scope_topic if calc is not None and calc.out_of_scope else None))
     notes = []
     if flags.get("ignored_instructions"):

@@ -1,7 +1,7 @@
 import pytest
 
 from qa.calc_detect import detect
-from qa.scope import has_domain_words, out_of_scope_topic, refusal_message
+from qa.scope import has_domain_words, out_of_scope_topic, refusal_message, sounds_like_topic
 from tests.conftest import RAW
 
 
@@ -82,3 +82,15 @@ def test_calculation_lookalikes_get_the_same_topic_as_the_service(q, topic):
 def test_refusal_message_says_what_is_covered():
     msg = refusal_message("住房公积金")
     assert "住房公积金" in msg and "补缴" in msg and "待遇等待期" in msg
+
+
+@pytest.mark.parametrize("question, topic", [("公基金断了半年还能补吗", "住房公积金"), ("架照到期了怎么换", "其他"),
+                                             ("信用咔逾期了滞纳金怎么算", "信用卡与贷款")])
+def test_another_domain_typed_by_sound_is_still_another_domain(question, topic):
+    assert sounds_like_topic(question) == topic
+
+
+@pytest.mark.parametrize("question", ["医保断缴了怎么补缴", "灵活就业断了三个月 补交多少钱", "居民医保一年交多少",
+                                      "退休前要交够几年", "公积金和医保断缴有什么区别"])
+def test_insurance_questions_do_not_sound_like_another_domain(question):
+    assert sounds_like_topic(question) is None
