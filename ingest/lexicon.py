@@ -43,7 +43,7 @@ _PROTECTED = re.compile(r"[零〇一二两三四五六七八九十百千万亿�
 
 
 @lru_cache(maxsize=4096)
-def _char_pinyin(text: str) -> tuple[str, ...]:
+def char_pinyin(text: str) -> tuple[str, ...]:
     """Toneless pinyin per character (context-aware for polyphones); non-Chinese characters map to ''."""
     from pypinyin import Style, lazy_pinyin
 
@@ -105,7 +105,7 @@ class Lexicon:
                 for word, n in self.chunk_counts.items():
                     if not self._target(word, n, freq):
                         continue
-                    key = _char_pinyin(word)
+                    key = char_pinyin(word)
                     if key not in table or table[key][0] < n:
                         table[key] = (n, word)
                 # The counts are of the tokens' folded forms (医疗保险 is counted as 医保), so the longer ways
@@ -119,7 +119,7 @@ class Lexicon:
                     n = self.chunk_counts.get(folded, 0)
                     for word in forms:
                         if n and len(word) >= 3 and self._target(word, n, freq):
-                            table.setdefault(_char_pinyin(word), (n, word))
+                            table.setdefault(char_pinyin(word), (n, word))
                 self._by_sound = {k: w for k, (_, w) in table.items()}
         return self._by_sound
 
@@ -142,7 +142,7 @@ class Lexicon:
             return text
         freq = _get_tokenizer().FREQ
         sounds = self.by_sound()
-        py = _char_pinyin(text)
+        py = char_pinyin(text)
         out: list[str] = []
         i = 0
         while i < len(text):

@@ -69,11 +69,9 @@ _SOUNDS = {
 
 def _syllables(text: str) -> str:
     """``|gong|ji|jin|``: toneless pinyin of each Chinese character; anything else breaks the run."""
-    from pypinyin import Style, lazy_pinyin
+    from .lexicon import char_pinyin  # (cached; ingest.lexicon imports this module, hence here)
 
-    out = [py if "\u4e00" <= ch <= "\u9fff" else "" for ch, py in
-           zip(text, lazy_pinyin(text, style=Style.NORMAL, errors=lambda s: [""] * len(s)))]
-    return "|" + "|".join(out) + "|"
+    return "|" + "|".join(char_pinyin(text)) + "|"
 
 
 def sounds_like_topic(text: str) -> str | None:

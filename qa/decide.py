@@ -37,12 +37,11 @@ from ingest.tokenize import canonical, content_words, tokenize
 
 from . import quantity
 from .answer import Candidate, Composition
-from .normalize import detect_regions
 from .rank import TYPE_CUES
 from .reading import HAN
 from .retrieve import Scored
 from .terms import TermWeights
-from .understand import Understanding, asked_years
+from .understand import Understanding, region_ok
 
 DECISION_FILE = Path(__file__).with_name("decision.json")
 
@@ -93,22 +92,6 @@ class Verdict:
     probabilities: dict[str, float] = field(default_factory=dict)
 
 
-def region_ok(asked: str, regions: list[str]) -> bool:
-    """``asked`` is one of ``regions`` or contains it, or the other way round (苏州 / 苏州市)."""
-    return any(asked in r or r in asked for r in regions)
-
-
-def asked_regions(u: Understanding) -> list[str]:
-    """The places the question asks about: those of its asking sentence ("我老家在河南…从老家换到苏州这边参保,
-    得先办什么手续?" asks about 苏州 only; a story's other places are background). Places are compared as
-    places: "在苏州市工作…换到苏州这边" names 苏州市 once, and the asking sentence's 苏州 is that place."""
-    focus = u.focus or u.text
-    if focus == u.text:
-        return list(u.regions)
-    named = detect_regions(focus)
-    return [r for r in u.regions if r in focus or region_ok(r, list(named))]
-
-
 def evidence_features(u: Understanding, scored: list[Scored], comp: Composition | None, weights: TermWeights,
                       documents: dict[str, dict[str, Any]], domain_terms: frozenset[str] = frozenset()) -> Evidence:
     """Measure how well the retrieved evidence covers what ``u`` asks.
@@ -135,7 +118,7 @@ def evidence_features(u: Understanding, scored: list[Scored], comp: Composition 
     doc_regions = {d: list(documents.get(d, {}).get("metadata", {}).get("regions", [])) for d in cited_docs}
     region_unsupported = other_region = 0.0
     other_regions: list[str] = []
-    places = asked_regions(u)
+    places = u.focus_regions
     for asked in places:
         if any(region_ok(asked, regs) for regs in doc_regions.values()) or asked in evidence:
             continue
@@ -147,7 +130,7 @@ def evidence_features(u: Understanding, scored: list[Scored], comp: Composition 
             other_region = 1.0
             other_regions = [r for r in first if r not in other_regions]
     year_unsupported = 0.0
-    for year in asked_years(u.focus or u.text):
+    for year in u.focus_years:
         if str(year) not in evidence:
             year_unsupported = 1.0
             missing.append(f"{year}年的标准")

@@ -32,9 +32,7 @@ from .decide import (
     DecisionError,
     DecisionModel,
     Evidence,
-    asked_regions,
     evidence_features,
-    region_ok,
     rule_status,
 )
 from .lexicon import Lexicon
@@ -46,7 +44,7 @@ from .reading import place_sounds
 from .retrieve import HybridRetriever, Scored, to_hit
 from .scope import no_answer_message, partial_lead, partial_tail, refusal_message, unreadable_message
 from .sentences import Unit
-from .understand import Understanding, understand, with_text
+from .understand import Understanding, region_ok, understand, with_text
 
 
 @dataclass(frozen=True)
@@ -441,7 +439,7 @@ def _meets_type(qtype: str, answer: Answer) -> bool:
 
 def _uncovered_places(u: Understanding, citations: list[Citation]) -> list[str]:
     """The places ``u`` asks about that no cited passage is about or names."""
-    return [q for q in asked_regions(u) if not any(region_ok(q, c.region) for c in citations)
+    return [q for q in u.focus_regions if not any(region_ok(q, c.region) for c in citations)
             and not any(q in c.text for c in citations)]
 
 

@@ -72,6 +72,10 @@ class Understanding(Query):
     qtype: str = "what"
     yes_no: bool = False
     years: tuple[int, ...] = ()
+    # The places and years the asking sentence names (``focus``): what the question asks about. A story's
+    # background ("我老家在河南…", "2022年去南方打工…") is in ``regions``/``years`` but not here.
+    focus_regions: tuple[str, ...] = ()
+    focus_years: tuple[int, ...] = ()
     calc: CalcRequest | None = None
     scope_topic: str | None = None
     domain: bool = False
@@ -106,6 +110,21 @@ def question_type(text: str) -> str:
 def asked_years(text: str) -> tuple[int, ...]:
     dates = {m.start(1) for m in _DATE_YEAR.finditer(text)}
     return tuple(dict.fromkeys(int(m.group(1)) for m in _YEAR.finditer(text) if m.start(1) not in dates))
+
+
+def region_ok(asked: str, regions: list[str]) -> bool:
+    """``asked`` is one of ``regions`` or contains it, or the other way round (苏州 / 苏州市)."""
+    return any(asked in r or r in asked for r in regions)
+
+
+def focus_regions(regions: tuple[str, ...], text: str, focus: str) -> tuple[str, ...]:
+    """The places of ``regions`` that the asking sentence names ("我老家在河南…从老家换到苏州这边参保,得先办什么
+    手续?" asks about 苏州 only). Places are compared as places: "在苏州市工作…换到苏州这边" names 苏州市 once,
+    and the asking sentence's 苏州 is that place."""
+    if focus == text:
+        return regions
+    named = list(detect_regions(focus))
+    return tuple(r for r in regions if r in focus or region_ok(r, named))
 
 
 def specific_terms(text: str) -> frozenset[str]:
@@ -222,16 +241,19 @@ def understanding_of(original: str, full: str, *, calc_text: str | None = None, 
         notes.append(f"(拼音问题按“{full}”理解。)")
     asking = last_asking_clause(focus)
     qtype = question_type(asking)
+    regions = detect_regions(full)
     return Understanding(
         original=original,
         text=text,
         focus=focus,
         calc_text=calc_text or full,
-        regions=detect_regions(full),
+        regions=regions,
         insurance_types=detect_insurance_types(canonical(full)),
         qtype=qtype,
         yes_no=bool(_YES_NO.search(asking)),
         years=asked_years(full),
+        focus_regions=focus_regions(regions, text, focus),
+        focus_years=asked_years(focus),
         calc=calc,
         scope_topic=scope_topic,
         domain=has_domain_words(full),

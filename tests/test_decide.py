@@ -98,11 +98,9 @@ def test_text_sharing_no_word_with_the_evidence_stays_out_of_scope():
 
 
 def test_a_storys_background_places_and_years_are_not_asked():
-    from qa.decide import asked_regions
-
     story = understand("我老家在河南,原来一直在老家交居民医保,2022年去南方打工断了两年,"
                        "今年跟老公来苏州市定居了,孩子也转到这边上小学。从老家换到苏州这边参保,得先办什么手续?")
-    assert set(story.regions) >= {"河南", "苏州市"} and 2022 in story.years
-    assert asked_regions(story) == ["苏州市"]  # the asking sentence's 苏州 is the 苏州市 of the story
+    assert set(story.regions) >= {"河南", "苏州市"} and 2022 in story.years and story.focus_years == ()
+    assert story.focus_regions == ("苏州市",)  # the asking sentence's 苏州 is the 苏州市 of the story
     short = understand("北京2026年居民医保一个人交多少")
-    assert asked_regions(short) == ["北京"]
+    assert short.focus_regions == ("北京",) and short.focus_years == (2026,)
