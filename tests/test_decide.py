@@ -73,6 +73,18 @@ def test_graded_statuses(p_answered, p_partial, missing, question, status):
     assert _model(p_answered, p_partial).decide(understand(question), ev).status == status
 
 
+@pytest.mark.parametrize(("question", "unsupported", "status"), [
+    ("北京2026年居民医保一个人交多少", "region_unsupported", "partial"),   # a figure for an uncovered place
+    ("嘉峪关2023年居民医保交多少钱", "year_unsupported", "partial"),       # … or an uncovered year
+    ("北京居民医保补缴期到几月几号", "region_unsupported", "partial"),  # a date is a figure too
+    ("北京居民医保断缴了怎么补", "region_unsupported", "answered"),        # a procedure: the model decides
+    ("居民医保一个人交多少", None, "answered"),                            # no place or year asked
+])
+def test_a_figure_for_a_place_or_year_no_evidence_covers_is_never_the_answer(question, unsupported, status):
+    features = {**EVIDENCE.features, **({unsupported: 1.0} if unsupported else {})}
+    assert _model(0.9, 0.05).decide(understand(question), Evidence(features)).status == status
+
+
 def test_rules_decide_before_the_model():
     assert rule_status(understand("公积金断缴了怎么补")) == "out_of_scope"
     assert rule_status(understand("？？？！！")) == "out_of_scope"

@@ -1,10 +1,12 @@
 """QAService end to end on the real corpus and model: answers, citations, refusals, conflicts, numbers."""
 
+import re
 import subprocess
 import sys
 
 import pytest
 
+from qa.answer import VERSION_EXTRA
 from qa.normalize import QuestionError
 
 pytestmark = pytest.mark.slow
@@ -55,6 +57,17 @@ def test_conflicting_sources_are_all_cited(service):
     ans = service.ask("断缴半年以后补上,得等几个月才能用医保报销?")
     assert not ans.refused and ans.conflict
     assert len({c.doc_id for c in ans.citations}) >= 2
+    _check_citations(service, ans)
+
+
+def test_a_versions_answer_goes_on_with_the_questions_other_best_sentences(service):
+    # One sentence per article lists the versions; the rule that decides (article 000: 连续3个月中断 …
+    # 停止享受) is another sentence of an article already listed, so it follows under 相关说明.
+    ans = service.ask("居民医保停缴几个月就不能报销了")
+    assert ans.conflict and ans.answer.startswith("各地规定不同")
+    versions, more = ans.answer.split("相关说明:")
+    assert "连续3个月中断" in more and "连续3个月中断" not in versions
+    assert len(re.findall(r"\[\d+\]", versions)) >= 2 and len(re.findall(r"\[\d+\]", ans.answer)) <= VERSION_EXTRA
     _check_citations(service, ans)
 
 
