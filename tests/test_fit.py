@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from eval.fit import MAX_REFUSED, balanced_accuracy, choose_refusal, holds_key_fact, label_of
+from eval.fit import C_GRID, MAX_REFUSED, balanced_accuracy, choose_refusal, fit, holds_key_fact, label_of
 from eval.users import UserQuestion
+from qa.decide import FEATURES
 
 
 def _q(kind, keywords=()):
@@ -28,6 +29,21 @@ def test_refusal_threshold_refuses_at_most_the_allowed_share_of_answerable_quest
     lower = sorted(v for v in p_unans if v < t)
     if lower:
         assert (p_unans[:100] >= lower[-1]).mean() > MAX_REFUSED
+
+
+def test_regularisation_is_chosen_on_train_folds_and_the_threshold_on_dev():
+    # Noisy synthetic features: the dev rows are few and all on one side, so dev alone would favour the weakest
+    # regularisation; the choice must follow train's cross-validated log loss, whatever dev says.
+    rng = np.random.default_rng(1)
+    labels = ["answered"] * 60 + ["partial"] * 20 + ["unanswerable"] * 40
+    x = rng.normal(size=(len(labels), len(FEATURES)))
+    x[:, 0] += np.array([1.5 if lab == "answered" else 0.0 for lab in labels])
+    dev_x, dev_y = x[:12] + 2.0, ["answered"] * 6 + ["unanswerable"] * 6
+    model, info = fit(x, labels, dev_x, dev_y)
+    losses = info["train_cv_log_loss"]
+    assert set(losses) == set(C_GRID) and info["C"] == min(C_GRID, key=lambda c: (losses[c], c))
+    p_dev = np.array([model.probabilities(dict(zip(FEATURES, row)))["answered"] for row in dev_x])
+    assert balanced_accuracy(p_dev, dev_y, model.threshold) == pytest.approx(info["dev_balanced_accuracy"], abs=1e-4)
 
 
 def test_balanced_accuracy():
