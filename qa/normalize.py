@@ -80,7 +80,8 @@ _COLLOQUIAL = [
     # 參佰捌拾 (t2s: 参佰捌拾): the banker's 叁 when a unit follows.
     (re.compile(r"参(?=[佰拾仟百十千])"), "叁"),
     (re.compile(r"断叫"), "断交"),
-    (re.compile(r"(?<![缴交保档])断了|不交了|没续上|停了"), "断缴了"),
+    # "断一个月就停了" says the benefits stop, not that paying stopped.
+    (re.compile(r"(?<![缴交保档])断了|不交了|没续上|(?<![就会])停了"), "断缴了"),
     # (not after money in the same clause: "个人账户里的钱还能用吗" asks about the balance, not benefits)
     (re.compile(r"能不能用|还能用吗"), lambda m: m.group(0) if _MONEY_BEFORE.search(_clause_before(m)) else
      "能否享受待遇"),

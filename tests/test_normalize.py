@@ -13,6 +13,7 @@ from qa.normalize import MAX_QUESTION_CHARS, QuestionError, normalise_question, 
         ("缴费基数４３４０元", "缴费基数4340元"),  # full-width digits
         ("医宝停了咋恢复", "医保断缴了怎么恢复"),  # typo + colloquial
         ("公司没给我交医保", "单位"),
+        ("职工医保是不是断一个月就停了", "断1个月就停了"),  # the benefits stop: not folded into 断缴
     ],
 )
 def test_normalise_text(raw, expected_part):
