@@ -12,6 +12,7 @@ understanding from this one.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -123,8 +124,21 @@ def focus_regions(regions: tuple[str, ...], text: str, focus: str) -> tuple[str,
     and the asking sentence's 苏州 is that place."""
     if focus == text:
         return regions
-    named = list(detect_regions(focus))
-    return tuple(r for r in regions if r in focus or region_ok(r, named))
+    where = asking_part(text, focus, lambda t: any(r in t for r in regions) or bool(detect_regions(t)))
+    named = list(detect_regions(where))
+    return tuple(r for r in regions if r in where or region_ok(r, named))
+
+
+def asking_part(text: str, focus: str, names: Callable[[str], bool]) -> str:
+    """Where a story's asked place or year is read: its asking sentence, or — when that one names none
+    ("…上海灵活就业医保最低档1个月要交多少钱?缴费基数下限又是多少?") — the nearest earlier question (a sentence
+    ending in a question mark) that names one. Background sentences never count, even with a 几 in them
+    ("前几年一直连着交…2022年…断了两年": users train u-0071 became partial when they did)."""
+    if names(focus):
+        return focus
+    asking = [m.group(0) for m in _SENTENCE.finditer(text)
+              if m.group(0).rstrip().endswith(("?", "？")) and focus not in m.group(0)]
+    return next((s for s in reversed(asking) if names(s)), focus)
 
 
 def specific_terms(text: str) -> frozenset[str]:
@@ -253,7 +267,7 @@ def understanding_of(original: str, full: str, *, calc_text: str | None = None, 
         yes_no=bool(_YES_NO.search(asking)),
         years=asked_years(full),
         focus_regions=focus_regions(regions, text, focus),
-        focus_years=asked_years(focus),
+        focus_years=asked_years(asking_part(text, focus, lambda t: bool(asked_years(t)))),
         calc=calc,
         scope_topic=scope_topic,
         domain=has_domain_words(full),

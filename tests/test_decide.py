@@ -114,5 +114,13 @@ def test_a_storys_background_places_and_years_are_not_asked():
                        "今年跟老公来苏州市定居了,孩子也转到这边上小学。从老家换到苏州这边参保,得先办什么手续?")
     assert set(story.regions) >= {"河南", "苏州市"} and 2022 in story.years and story.focus_years == ()
     assert story.focus_regions == ("苏州市",)  # the asking sentence's 苏州 is the 苏州市 of the story
+    # The asking sentence names no place: the story's earlier question does ("…上海…交多少钱?下限又是多少?"),
+    # but a background sentence never counts, even with a 几 in it ("前几年…2022年…").
+    two = understand("我打算在上海以灵活就业身份交职工医保,家里人总担心我交不起,我想先算算账:上海灵活就业医保最低档"
+                     "一个月要交多少钱?缴费基数下限又是多少?")
+    assert two.focus_regions == ("上海",)
+    background = understand("我是天津人,前几年一直在老家交居民医保,2021年出去打工断了一阵,今年又交上了。"
+                            "听说断过以后大病保险报的额度会少,是真的吗?会少多少?")
+    assert background.focus_regions == () and background.focus_years == ()
     short = understand("北京2026年居民医保一个人交多少")
     assert short.focus_regions == ("北京",) and short.focus_years == (2026,)
