@@ -1,7 +1,8 @@
 """The held-out "real users" question set (``eval/users.jsonl``): schema, loader, run, metrics.
 
 558 questions written the way hotline callers and phone users type (nine styles), plus real people's
-questions from the public Baidu Zhidao FAQ set, labelled by whether the five articles answer them.
+questions from the public Baidu Zhidao FAQ set, labelled by whether the five articles answer them; two
+later files add train/dev questions only (``EXTRA_FILES``).
 Every question carries a fixed ``split``: thresholds, weights, rules and word lists are chosen on
 ``train`` (and ``dev`` for thresholds); ``test`` is only scored. See eval/QUESTIONS.md.
 
@@ -36,6 +37,10 @@ USERS_FILE = Path(__file__).with_name("users.jsonl")
 # set. They live apart so that users.jsonl keeps its per style × kind 2/5–1/5–2/5 split; this file holds
 # no test rows (the loader refuses one).
 EXTRA_FILE = Path(__file__).with_name("numeric_extra.jsonl")
+# Answerable and unanswerable questions written later for train and dev only (more rows for the
+# answerability model and the sentence ranker to learn from), apart for the same reason.
+MORE_FILE = Path(__file__).with_name("users_extra.jsonl")
+EXTRA_FILES = (EXTRA_FILE, MORE_FILE)
 EXTRA_SPLITS = ("train", "dev")
 SPLITS = ("train", "dev", "test")
 STYLES = ("casual", "story", "typo", "nopunct", "dialect", "traditional", "injection", "english", "pinyin", "real")
@@ -125,19 +130,22 @@ def from_own(q: Any) -> UserQuestion:
 
 
 def load_users(path: Path = USERS_FILE, splits: Iterable[str] | None = None,
-               extra: Path | None = None) -> list[UserQuestion]:
+               extra: Path | Iterable[Path] | None = None) -> list[UserQuestion]:
     """Read and validate the set; raises ValueError naming ``path:line`` and duplicate ids/questions.
 
-    ``extra`` (default: ``EXTRA_FILE`` when ``path`` is the shipped ``USERS_FILE``) is read after it as
-    part of the same set; its rows must be train or dev.
+    ``extra`` (default: the ``EXTRA_FILES`` that exist, when ``path`` is the shipped ``USERS_FILE``) is
+    read after it as part of the same set; its rows must be train or dev.
     """
     wanted = set(splits) if splits is not None else set(SPLITS)
-    if extra is None and Path(path).resolve() == USERS_FILE.resolve() and EXTRA_FILE.exists():
-        extra = EXTRA_FILE
+    if extra is None:
+        shipped = Path(path).resolve() == USERS_FILE.resolve()
+        extras = [f for f in EXTRA_FILES if f.exists()] if shipped else []
+    else:
+        extras = [Path(extra)] if isinstance(extra, (str, Path)) else [Path(f) for f in extra]
     out: list[UserQuestion] = []
     seen: dict[str, str] = {}
     texts: dict[str, str] = {}
-    for file in (Path(path), *((Path(extra),) if extra is not None else ())):
+    for file in (Path(path), *extras):
         for lineno, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
