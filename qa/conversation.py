@@ -46,7 +46,7 @@ _DOMAIN = re.compile(r"(医保|社保|医疗保险)(?!局|所|中心|站|窗口|
 _TAIL = re.compile(r"(呢|嘞|呀|咧|嘛|了)\s*[?？!！。]*\s*$")
 # Words that point back at what was said ("也", "那边", "这中间", "the same", "too"): the turn leans on
 # earlier turns even when it names a subject of its own.
-_ANAPHORA = re.compile(r"也|那边|这边|那里|那儿|当地|这中间|中间|这段时间|这样|这么|同样|一样|的话|"
+_ANAPHORA = re.compile(r"也|那边|这边|那里|那儿|当地|这中间|中间|这段时间|这样|这么|同样|(?<!不)一样|的话|"
                        r"\b(too|same|also|there)\b", re.I)
 # A turn this long with its own subject is a complete question even without an insurance type or a
 # region. Chosen on the train/dev dialogues: follow-ups there that name neither run to 16 characters,
@@ -193,7 +193,10 @@ def _opens_with_slot(text: str, words: list[str]) -> bool:
 
 def is_complete(u: Understanding) -> bool:
     """A question that stands alone: a subject of its own and its own insurance type or region, or
-    enough words to tell the whole situation."""
+    enough words to tell the whole situation — or a calculation with every input it needs
+    ("断缴5个月工资8000补缴大概要多少钱")."""
+    if u.calc is not None and u.calc.kind and u.calc.complete and u.calc.has_numbers:
+        return True
     text = u.text.strip()
     placed = bool(u.regions) or bool(_ANY_TYPE.search(text))
     # Paying itself (交/缴) is a subject once the question says whose insurance: "居民医保是一年交一次吗".
@@ -303,7 +306,10 @@ def resolve(u: Understanding, previous: TurnState | None, today: date | None = N
 
     # 2. A new number for the previous calculation: that input replaced in the previous calculation.
     #    A complete question of its own ("另外我老婆…2025年她一年要交多少?") is not a changed input.
-    if previous.calc_kind and previous.calc_text and not (is_complete(u) and not _CUE.search(text)):
+    # A turn that asks a calculation of another kind ("2025 how much per person?" after a monthly
+    # contribution) is not one.
+    other_kind = u.calc is not None and u.calc.kind and u.calc.kind != previous.calc_kind
+    if previous.calc_kind and previous.calc_text and not other_kind and not (is_complete(u) and not _CUE.search(text)):
         from .calc_detect import read_params
 
         changed = read_params(previous.calc_kind, _english_units(u.calc_text or text), today=today)
@@ -313,6 +319,11 @@ def resolve(u: Understanding, previous: TurnState | None, today: date | None = N
             for name, words in changed.items():
                 old = previous.calc_evidence.get(name)
                 out = out.replace(old, words, 1) if old and old in out else f"{out.rstrip('?？。')},{words}"
+            # "那职工医保呢 断了两个月": the new number, and the new type (or region) with it.
+            if new_type:
+                out = _replace_type(out, new_type)
+            if new_region:
+                out = _replace_region(out, previous.region, new_region)
             kept = [p for p in previous.calc_evidence if p not in changed]
             return Resolution(out, ("calculation", *(f"calc:{p}" for p in kept)), "numeric")
 
@@ -334,7 +345,11 @@ def resolve(u: Understanding, previous: TurnState | None, today: date | None = N
     # previous question that has no topic words (this); carrying a story's asking sentence instead of its
     # start: 0.68.
     # (A previous question without topic words — "天津医保断了 线下去哪儿补" — is carried too.)
-    carry = not previous.subject or not all(w in text for w in _TOPIC.findall(previous.subject))
+    # A turn that is a whole question with a new type or region ("那居民医保有年限要求不") and points back at
+    # nothing (那边, 的话, 也) is its own question: the previous one, retyped, would only mislead retrieval
+    # ("城乡居民医保要交够多少年退休…" after the type switch).
+    own_question = is_complete(u) and bool(new_type or new_region) and not _ANAPHORA.search(text)
+    carry = (not previous.subject or not all(w in text for w in _TOPIC.findall(previous.subject))) and not own_question
     if carry:
         inherited.append("subject")
     body = _CUE.sub("", text).strip()

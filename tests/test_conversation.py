@@ -400,3 +400,40 @@ def test_a_region_switch_that_repeats_the_topic_word_is_a_slot_switch(service) -
     res, a2, _ = turn(service, "那嘉峪关那边的等待期呢", s1)
     assert res.kind == "slot" and res.text == "嘉峪关医保断交后重新参保 等待期一般多久"
     assert a2.status == "answered" and any("嘉峪关" in "".join(c.region) for c in a2.citations)
+
+
+# --- turns that carry their own question --------------------------------------------------------------
+
+def test_a_new_number_with_a_new_type_changes_both(service) -> None:
+    # "那职工医保呢 断了两个月" after the resident waiting question: the number and the type both change.
+    _, s1 = first(service, WAIT_RESIDENT)
+    res, a2, _ = turn(service, "那职工医保呢 断了两个月", s1)
+    assert res.kind == "numeric" and "职工医保" in res.text and "居民" not in res.text
+    assert a2.calculation is not None and a2.calculation.inputs["insurance_type"] == "employee"
+
+
+def test_a_turn_asking_another_calculation_is_not_a_changed_number(service) -> None:
+    # After a monthly contribution, "居民医保2025年一个人交多少" asks the resident premium: 2025 is no new base.
+    _, s1 = first(service, MONTHLY)
+    res, a2, _ = turn(service, "那居民医保2025年一个人交多少", s1)
+    assert res.kind != "numeric"
+    assert a2.calculation is None or a2.calculation.kind != "monthly_contribution"
+
+
+@pytest.mark.parametrize("fresh", ["居民医保跟职工医保交钱的方式有啥不一样",   # 不一样 compares, points back at nothing
+                                   "断缴4个月工资6000补缴大概要多少钱"])       # a calculation with all its inputs
+def test_a_whole_question_after_another_inherits_nothing(service, fresh: str) -> None:
+    _, s1 = first(service, "居民医保断了还能用家里人职工医保个人账户的钱看病吗")
+    res, a2, _ = turn(service, fresh, s1)
+    assert res.kind == "fresh" and a2.inherited == []
+
+
+def test_a_whole_question_with_a_new_type_is_not_glued_to_the_previous_one(service) -> None:
+    # The previous question retyped ("城乡居民医保要交够多少年退休…") would mislead retrieval.
+    _, s1 = first(service, "职工医保要交够多少年退休以后才不用再交")
+    res, a2, _ = turn(service, "那居民医保有年限要求不", s1)
+    assert res.kind == "followup" and "退休" not in res.text and res.text.startswith("居民医保")
+    assert a2.status == "answered" and "没有限定" in a2.answer
+    # …while one that points back (那边, 的话) still carries the situation.
+    res, _, _ = turn(service, "天津的话居民医保错过了还能补不", s1)
+    assert "多少年" in res.text

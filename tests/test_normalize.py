@@ -14,6 +14,7 @@ from qa.normalize import MAX_QUESTION_CHARS, QuestionError, normalise_question, 
         ("医宝停了咋恢复", "医保断缴了怎么恢复"),  # typo + colloquial
         ("公司没给我交医保", "单位"),
         ("职工医保是不是断一个月就停了", "断1个月就停了"),  # the benefits stop: not folded into 断缴
+        ("嗰边重新参保要等几耐先至得", "那边重新参保要等多久才行"),  # Cantonese 几耐 (how long), 先至 (only then)
     ],
 )
 def test_normalise_text(raw, expected_part):
