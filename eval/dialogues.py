@@ -1,6 +1,6 @@
 """The multi-turn evaluation set (``eval/dialogues.jsonl``): follow-ups answered from earlier turns.
 
-188 dialogues of 2–3 turns (160 first written, 28 train/dev ones added later) written the way people chat
+245 dialogues of 2–3 turns (160 first written, 85 train/dev ones added later) written the way people chat
 (patterns: type switch, region switch, a region the corpus does not cover, drill-down to
 materials/steps/channels/time, numeric follow-ups changing one number, complete new questions that must not
 inherit, out-of-scope follow-ups), with a fixed stratified train/dev/test split. Each turn is labelled on what
