@@ -199,8 +199,9 @@ def is_complete(u: Understanding) -> bool:
         return True
     text = u.text.strip()
     placed = bool(u.regions) or bool(_ANY_TYPE.search(text))
-    # Paying itself (交/缴) is a subject once the question says whose insurance: "居民医保是一年交一次吗".
-    return bool(_OWN_SUBJECT.search(text) or placed and re.search("[交缴]", text)) and (
+    # Paying itself (交/缴) is a subject once the question says whose insurance: "居民医保是一年交一次吗" —
+    # a place alone does not say it ("嘉峪关是啥时候交" after a question about 居民医保).
+    return bool(_OWN_SUBJECT.search(text) or _ANY_TYPE.search(text) and re.search("[交缴]", text)) and (
         placed or len(text) >= COMPLETE)
 
 

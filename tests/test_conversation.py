@@ -437,3 +437,11 @@ def test_a_whole_question_with_a_new_type_is_not_glued_to_the_previous_one(servi
     # …while one that points back (那边, 的话) still carries the situation.
     res, _, _ = turn(service, "天津的话居民医保错过了还能补不", s1)
     assert "多少年" in res.text
+
+
+def test_a_place_and_paying_alone_do_not_make_a_whole_question(service) -> None:
+    # "嘉峪关是啥时候交" names a place but not whose insurance: it inherits the type, and is then answered.
+    _, s1 = first(service, "居民医保今年一个人交多少钱政府补多少")
+    res, a2, _ = turn(service, "嘉峪关是啥时候交", s1)
+    assert res.kind != "fresh" and "insurance_type" in res.inherited and "居民医保" in res.text
+    assert a2.status == "answered" and "嘉峪关" in a2.understood_as
