@@ -353,7 +353,8 @@ def compose(query: Query, scored: list[Scored], weights: TermWeights, documents:
         extra = [c for c in pick(cands) if c not in versions and
                  not any(_near_duplicate(c.unit.text, v.unit.text) for v in versions)]
         chosen = versions + extra[:max(0, VERSION_EXTRA - len(versions))]
-    elif (may_differ(_asking(query)) or isinstance(query, Understanding) and query.yes_no) and len(scored) > top_k:
+    elif (may_differ(_asking(query)) or isinstance(query, Understanding) and (query.yes_no or query.doubts)) \
+            and len(scored) > top_k:
         # A question on which the articles may differ: look further down the ranking for
         # another document's statement, and accept a weaker one than for other questions.
         wider, _ = candidates(query, scored, weights, len(scored), ranker, similarity)

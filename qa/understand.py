@@ -57,6 +57,11 @@ QTYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
 # that wants 能/不能 first).
 _YES_NO = re.compile(r"(吗|么|嘛)[?？!！。]*\s*$|(能|会|可以|需要|要|用|行|中|得)不\1|能否|可否|是否|有没有|"
                      r"算不算|不[?？]\s*$")
+# The asker reports claims that disagree ("有人说90天有人说第三个月", "是真的假的", "getting different answers"):
+# the answer should show what each article says, as for a yes/no question.
+_DOUBTS = re.compile(r"有人说.{0,40}有人说|有的说.{0,40}有的说|说法不一|说法都不一样|真的假的|是真是假|到底(信|听)哪个|"
+                     r"到底(是)?怎么回事|哪个(说法)?(是)?对|different answers|conflicting|which (one )?is (right|true)",
+                     re.I)
 _YEAR = re.compile(r"(?<!\d)(19[89]\d|20[0-4]\d)(?=\s*年|\s*度|\D|$)")
 # 补缴 payment dates ("2025年3月补缴") are inputs, not the year a rule is asked for.
 _DATE_YEAR = re.compile(r"(19[89]\d|20[0-4]\d)\s*[年.\-/]\s*\d{1,2}\s*(月|[.\-/]|$)")
@@ -72,6 +77,8 @@ class Understanding(Query):
     calc_text: str = ""
     qtype: str = "what"
     yes_no: bool = False
+    # The asker says they heard answers that disagree.
+    doubts: bool = False
     years: tuple[int, ...] = ()
     # The places and years the asking sentence names (``focus``): what the question asks about. A story's
     # background ("我老家在河南…", "2022年去南方打工…") is in ``regions``/``years`` but not here.
@@ -265,6 +272,7 @@ def understanding_of(original: str, full: str, *, calc_text: str | None = None, 
         insurance_types=detect_insurance_types(canonical(full)),
         qtype=qtype,
         yes_no=bool(_YES_NO.search(asking)),
+        doubts=bool(_DOUBTS.search(text)),
         years=asked_years(full),
         focus_regions=focus_regions(regions, text, focus),
         focus_years=asked_years(asking_part(text, focus, lambda t: bool(asked_years(t)))),

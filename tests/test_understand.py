@@ -96,3 +96,16 @@ def test_another_domain_is_seen_in_the_askers_own_words(qa_service) -> None:
     assert qa_service.ask("上个月的交通罚款忘了交 现在要多交多少").status == "out_of_scope"
     own = understand("医保断缴了两个月 罚款怎么算")
     assert own.scope_topic is None and own.calc is not None and own.calc.kind == "late_fee"
+
+
+@pytest.mark.parametrize(("question", "doubts"), [
+    ("补缴以后多久能用 有人说下个月 有人说要等三个月 到底信哪个", True),
+    ("听说断了三个月就不让补了 是真的假的", True),
+    ("does 断缴 reset my 缴费年限? getting different answers", True),
+    ("网上说法不一 断缴以后年限还算吗", True),
+    ("补缴以后多久能用", False),
+    ("有人说可以在支付宝上补缴 怎么操作", False),  # one claim reported is no disagreement
+])
+def test_an_asker_reporting_claims_that_disagree_is_noticed(question, doubts):
+    # Such a question gets the articles' differing statements, as a yes/no question does (qa.answer.compose).
+    assert understand(question).doubts is doubts
