@@ -46,7 +46,7 @@ def test_instructions_are_dropped_and_the_question_kept(text, question):
 @pytest.mark.parametrize("text", ["我是灵活就业的,医保断了怎么补", "how to activate 医保电子凭证 in WeChat?",
                                   "断缴了,单位说让我自己交,怎么交", "直接告诉我北京居民医保交多少钱",
                                   "告诉我医保断了怎么补", "回答里提到的材料去哪儿领", "必须交满多少年才能退休",
-                                  "不要交滞纳金可以吗"])
+                                  "不要交滞纳金可以吗", "断缴是单位的原因,必须给我补缴吗"])
 def test_ordinary_questions_are_not_flagged(text):
     r = strip_instructions(text)
     assert not r.ignored_instructions and r.text.replace(" ", "") == text.replace(" ", "")
