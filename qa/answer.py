@@ -16,6 +16,7 @@ from .models import Citation
 from .normalize import Query
 from .rank import QuestionView, UnitRanker, relative, unit_features
 from .retrieve import Scored
+from .scope import another_place_advice
 from .sentences import Unit, split_units
 from .terms import TermWeights
 from .understand import Understanding, understanding_of
@@ -279,8 +280,7 @@ def _whose_figure_note(query: Query, citations: list[Citation]) -> str:
     first = next((c for c in citations if c.n == 1), None)  # [1]: the deciding sentence's passage
     if first is None or not first.region or "全国" in first.region:
         return ""
-    return (f"(注:[{first.n}]是{'、'.join(first.region)}的规定;各地规定不同,您所在地的规定请以当地医保部门为准,"
-            f"或告诉我您所在的城市。)")
+    return f"(注:[{first.n}]是{'、'.join(first.region)}的规定;{another_place_advice('规定')})"
 
 
 # Yes/no questions: the modal verb asked with, and its two answers. Checked in this order.

@@ -23,6 +23,7 @@ from . import calculator
 from .calc_detect import CalcRequest, examples_for
 from .models import Calculation, Citation
 from .normalize import Query
+from .scope import another_place_advice
 from .understand import Understanding
 
 _log = logging.getLogger(__name__)
@@ -190,8 +191,7 @@ def local_standard_note(rules: tuple[Any, ...], number_of: dict[tuple[str, str],
     if not places:
         return ""
     marks = "".join(f"[{n}]" for n in dict.fromkeys(number_of.get((r.doc_id, r.quote)) for r in rules) if n)
-    return (f"(注:这里用的是{'、'.join(places)}的标准{marks};各地标准不同,您所在地的标准请以当地医保部门为准,"
-            f"或告诉我您所在的城市。)")
+    return f"(注:这里用的是{'、'.join(places)}的标准{marks};{another_place_advice('标准')})"
 
 
 def rule_refs(

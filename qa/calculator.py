@@ -1677,11 +1677,7 @@ def borrowed_rules(
         return ()
     params = params if isinstance(params, Mapping) else {}
     sel = select_rules(kind, rules, regions)
-    found: list[Rule] = []
-    for name in rule_defaults(spec):
-        rule = sel.rule_for(name)
-        if not _given(params, name) and rule is not None and sel.is_borrowed(rule):
-            found.append(rule)
+    found = _filling_defaults(spec, params, sel, sel.is_borrowed)
     for name, flag in REFERENCE_PARAMS.get(kind, {}).items():
         rule = sel.rule_for(name)
         wanted = params.get(flag) is True or str(params.get(flag, "")).strip().lower() in ("true", "是", "1", "yes")
@@ -1698,6 +1694,11 @@ def regional_defaults(kind: str, params: Mapping[str, Any] | None, rules: RuleBo
         return ()
     params = params if isinstance(params, Mapping) else {}
     sel = select_rules(kind, rules, ())
-    found = [rule for name in rule_defaults(spec) if not _given(params, name)
-             and (rule := sel.rule_for(name)) is not None and not rule.general and not rule.example]
-    return tuple(dict.fromkeys(found))
+    return tuple(dict.fromkeys(_filling_defaults(spec, params, sel, lambda r: not r.general and not r.example)))
+
+
+def _filling_defaults(spec: KindSpec, params: Mapping[str, Any], sel: Selection,
+                      keep: Callable[[Rule], bool]) -> list[Rule]:
+    """The selected rules (``keep``-filtered) whose values fill in the inputs the asker did not give."""
+    return [rule for name in rule_defaults(spec) if not _given(params, name)
+            and (rule := sel.rule_for(name)) is not None and keep(rule)]

@@ -37,11 +37,11 @@ from ingest.tokenize import canonical, content_words, tokenize
 
 from . import quantity
 from .answer import Candidate, Composition
-from .rank import TYPE_CUES
+from .rank import states_asked_kind
 from .reading import HAN
 from .retrieve import Scored
 from .terms import TermWeights
-from .understand import Understanding, region_ok
+from .understand import Understanding, region_ok, uncovered_places
 
 DECISION_FILE = Path(__file__).with_name("decision.json")
 
@@ -119,9 +119,7 @@ def evidence_features(u: Understanding, scored: list[Scored], comp: Composition 
     region_unsupported = other_region = 0.0
     other_regions: list[str] = []
     places = u.focus_regions
-    for asked in places:
-        if any(region_ok(asked, regs) for regs in doc_regions.values()) or asked in evidence:
-            continue
+    for asked in uncovered_places(places, doc_regions.values(), evidence):
         region_unsupported = 1.0
         missing.append(f"{asked}的规定")
     if places and cited_docs:
@@ -141,8 +139,7 @@ def evidence_features(u: Understanding, scored: list[Scored], comp: Composition 
         missing.append(f"{u.asked_phrase or '所问'}的具体数字")
     phrase = canonical(u.asked_phrase)
     phrase_missing = float(bool(phrase) and phrase not in evidence)
-    cue = TYPE_CUES.get(u.qtype)
-    type_unmet = float(cue is not None and not cue.search(" ".join(texts)))
+    type_unmet = float(not states_asked_kind(u.qtype, " ".join(texts)))
     retrieved = canonical(" ".join(f"{s.chunk.get('heading', '')} {s.chunk['text']}" for s in scored).lower())
     rarest = max(sorted(specific), key=weights, default=None)  # sorted: ties broken the same in every run
     top_term_missing = float(rarest is not None and rarest not in retrieved)

@@ -46,6 +46,12 @@ TYPE_CUES: dict[str, re.Pattern[str]] = {
     "how": re.compile(r"办理|补缴|缴纳|登录|携带|前往|提交|申请|点击|咨询|参保|窗口|线上|线下"),
     "yes_no": re.compile(r"可以|能|不能|无法|不会|会|允许|不予|不再|需要|无需|不需要|不受"),
 }
+def states_asked_kind(qtype: str, text: str) -> bool:
+    """Whether ``text`` holds the kind of fact question type ``qtype`` wants (always true without a cue)."""
+    cue = TYPE_CUES.get(qtype)
+    return cue is None or bool(cue.search(text))
+
+
 _TYPE_WORDS = {
     "职工医保": re.compile(r"职工|单位|在职|劳动关系"),
     "城乡居民医保": re.compile(r"居民|城乡|新农合|农村"),

@@ -75,3 +75,8 @@ def partial_lead(missing: list[str], other_regions: list[str]) -> str:
 
 def partial_tail() -> str:
     return ADVICE
+
+
+def another_place_advice(what: str) -> str:
+    """After a figure of one region given for a question naming no place: it may not be the asker's."""
+    return f"各地{what}不同,您所在地的{what}请以当地医保部门为准,或告诉我您所在的城市。"

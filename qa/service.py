@@ -39,12 +39,12 @@ from .lexicon import Lexicon
 from .live import LiveIndex
 from .models import Answer, Calculation, Citation, FAQMatch, SearchHit
 from .normalize import Query, normalise_question, numerals_to_digits
-from .rank import TYPE_CUES, UnitRanker
+from .rank import UnitRanker, states_asked_kind
 from .reading import place_sounds
 from .retrieve import HybridRetriever, Scored, to_hit
 from .scope import no_answer_message, partial_lead, partial_tail, refusal_message, unreadable_message
 from .sentences import Unit
-from .understand import Understanding, region_ok, understand, with_text
+from .understand import Understanding, uncovered_places, understand, with_text
 
 
 @dataclass(frozen=True)
@@ -433,14 +433,12 @@ class QAService:
 
 def _meets_type(qtype: str, answer: Answer) -> bool:
     """An answered answer states the kind of fact its question type wants (a material, a channel …)."""
-    cue = TYPE_CUES.get(qtype)
-    return answer.status == ANSWERED and (cue is None or bool(cue.search(answer.answer)))
+    return answer.status == ANSWERED and states_asked_kind(qtype, answer.answer)
 
 
 def _uncovered_places(u: Understanding, citations: list[Citation]) -> list[str]:
     """The places ``u`` asks about that no cited passage is about or names."""
-    return [q for q in u.focus_regions if not any(region_ok(q, c.region) for c in citations)
-            and not any(q in c.text for c in citations)]
+    return uncovered_places(u.focus_regions, [c.region for c in citations], " ".join(c.text for c in citations))
 
 
 def _check_model(data: IndexData, embedder: Embedder, index_dir: Path) -> None:

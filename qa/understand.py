@@ -12,7 +12,7 @@ understanding from this one.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -123,6 +123,12 @@ def asked_years(text: str) -> tuple[int, ...]:
 def region_ok(asked: str, regions: list[str]) -> bool:
     """``asked`` is one of ``regions`` or contains it, or the other way round (苏州 / 苏州市)."""
     return any(asked in r or r in asked for r in regions)
+
+
+def uncovered_places(places: Iterable[str], region_lists: Iterable[list[str]], text: str) -> list[str]:
+    """The ``places`` that no source is about (by its regions) and that ``text`` never names."""
+    lists = list(region_lists)
+    return [p for p in places if not any(region_ok(p, regs) for regs in lists) and p not in text]
 
 
 def focus_regions(regions: tuple[str, ...], text: str, focus: str) -> tuple[str, ...]:
